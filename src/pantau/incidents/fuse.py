@@ -1,0 +1,208 @@
+"""Fuse crowd, probes and the official page into one service state for one minute.
+
+Pure: the caller hands in the detector's latest minute, the recent probe verdicts and the
+official status; nothing here reads a clock, the network or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from pantau.incidents.attribute import (
+    attribute,
+    cause_text,
+    counts_as_failure,
+    latest_verdicts,
+    vantage_boxes,
+)
+from pantau.incidents.model import Assessment, Scope
+from pantau.signals import (
+    CrowdMinute,
+    CrowdState,
+    Layer,
+    OfficialPageState,
+    OfficialStatus,
+    ProbeVerdict,
+    ServiceState,
+    Text,
+)
+
+# Crowd categories that point at one feature rather than the whole service.
+FEATURE_CATEGORIES = ("login", "app")
+
+
+@dataclass(frozen=True, slots=True)
+class FusionConfig:
+    min_failing_vantages: int = 2
+    """Reliable vantage points that must fail before probes alone count as an outage
+    (lowered to the number of vantage points when fewer exist)."""
+    outage_share: float = 0.5
+    """Failing share of reliable vantage points from which it is an outage, not degraded."""
+    probe_freshness: timedelta = timedelta(minutes=5)
+    crowd_freshness: timedelta = timedelta(minutes=3)
+    official_freshness: timedelta = timedelta(minutes=15)
+    region_share: float = 0.8
+    """Share of region-tagged reports from one region that makes a problem regional."""
+    region_min_reports: int = 5
+    feature_share: float = 0.6
+    """Share of login/app reports that makes a crowd-only problem feature-specific."""
+
+
+def official_maintenance(official: OfficialStatus | None, now: datetime) -> bool:
+    if official is None or official.stale or official.error:
+        return False
+    if official.page_state is OfficialPageState.MAINTENANCE:
+        return True
+    for m in official.maintenance:
+        if m.status == "in_progress":
+            return True
+        if (m.status not in ("completed", "resolved") and m.scheduled_for is not None
+                and m.scheduled_for <= now
+                and (m.scheduled_until is None or now < m.scheduled_until)):
+            return True
+    return False
+
+
+def _official_usable(official: OfficialStatus | None, now: datetime,
+                     config: FusionConfig) -> OfficialStatus | None:
+    if official is None or official.stale or official.error:
+        return None
+    if now - official.fetched_at > config.official_freshness:
+        return None
+    return official
+
+
+def _dominant_region(crowd: CrowdMinute, config: FusionConfig) -> str | None:
+    total = sum(crowd.regions.values())
+    if total < config.region_min_reports or len(crowd.regions) == 0:
+        return None
+    region, count = max(crowd.regions.items(), key=lambda kv: (kv[1], kv[0]))
+    return region if count / total >= config.region_share else None
+
+
+def _feature(crowd: CrowdMinute, config: FusionConfig) -> str | None:
+    total = sum(crowd.categories.values())
+    if total == 0:
+        return None
+    for cat in FEATURE_CATEGORIES:
+        if crowd.categories.get(cat, 0) / total >= config.feature_share:
+            return cat
+    return None
+
+
+def _crowd_evidence(crowd: CrowdMinute) -> Text:
+    return Text(
+        f"{crowd.reporters} people reported problems in the last minute "
+        f"(about {crowd.expected:.0f} expected)",
+        f"{crowd.reporters} orang melaporkan masalah dalam satu menit terakhir "
+        f"(biasanya sekitar {crowd.expected:.0f})",
+    )
+
+
+def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
+         probes: Sequence[ProbeVerdict], official: OfficialStatus | None,
+         cdn: str | None = None, config: FusionConfig = FusionConfig()) -> Assessment:
+    fresh = [v for v in probes if now - v.at <= config.probe_freshness and v.at <= now]
+    verdicts = latest_verdicts(fresh)
+    boxes = vantage_boxes(verdicts, cdn)
+    reliable = [b for b in boxes if b.reliable]
+    failing_rows = [b for b in reliable if not b.ok and b.layer is not Layer.BLOCKED]
+    failing_vantages = {b.vantage for b in failing_rows}
+    failing = [v for v in verdicts
+               if v.reliable and counts_as_failure(v) and v.vantage in failing_vantages]
+    n, f = len(reliable), len(failing_rows)
+    needed = min(config.min_failing_vantages, n) if n else 1
+    probes_down = n > 0 and f >= needed
+    attribution = attribute(failing, cdn) if failing else None
+
+    if crowd is not None and not (timedelta(0) <= now - crowd.minute <= config.crowd_freshness):
+        crowd = None
+    crowd_red = crowd is not None and crowd.state is CrowdState.DETECTED
+    off = _official_usable(official, now, config)
+    maintenance = official_maintenance(off, now)
+
+    evidence: list[Text] = []
+    if attribution is not None and probes_down:
+        evidence.append(attribution.evidence)
+    if n:
+        evidence.append(Text(
+            f"probes fail from {f} of {n} reliable vantage points",
+            f"probe gagal dari {f} dari {n} titik pantau yang andal",
+        ))
+    if crowd is not None and crowd.state is not CrowdState.NORMAL:
+        evidence.append(_crowd_evidence(crowd))
+    if off is not None and off.page_state is not OfficialPageState.OPERATIONAL:
+        evidence.append(Text(
+            f"the official status page says: {off.description or off.page_state.value}",
+            f"halaman status resmi menyebut: {off.description or off.page_state.value}",
+        ))
+
+    base = Assessment(
+        service=service, at=now, state=ServiceState.OPERATIONAL, layer=Layer.NONE,
+        scope=Scope.NONE, failing_vantages=f, reliable_vantages=n,
+        crowd_reporters=crowd.reporters if crowd else 0,
+        crowd_expected=crowd.expected if crowd else 0.0,
+        crowd_alarm=bool(crowd and crowd.alarm), probes_down=probes_down,
+        official_state=off.page_state.value if off else None, boxes=tuple(boxes),
+        evidence=tuple(evidence),
+    )
+
+    probe_layer = attribution.layer if attribution else None
+    if maintenance or (probes_down and probe_layer is Layer.MAINTENANCE):
+        return replace(base, state=ServiceState.MAINTENANCE, layer=Layer.MAINTENANCE,
+                       scope=Scope.EVERYONE if probes_down else Scope.PARTIAL,
+                       cause=cause_text(Layer.MAINTENANCE, cdn))
+
+    region = _dominant_region(crowd, config) if crowd_red and crowd else None
+    if probes_down and attribution is not None:
+        if region is not None and f < n and f / n < config.outage_share:
+            return _regional(region, base)
+        state = ServiceState.OUTAGE if f / n >= config.outage_share else ServiceState.DEGRADED
+        scope = Scope.EVERYONE if state is ServiceState.OUTAGE else Scope.PARTIAL
+        return replace(base, state=state, layer=attribution.layer, scope=scope,
+                       cause=attribution.cause)
+
+    if crowd_red and crowd is not None:
+        if region is not None:
+            return _regional(region, base)
+        feature = _feature(crowd, config)
+        cause = _FEATURE_CAUSES.get(feature or "", _CROWD_ONLY)
+        return replace(base, state=ServiceState.DEGRADED, layer=Layer.APP, scope=Scope.PARTIAL,
+                       cause=cause)
+
+    if off is not None and off.page_state in (OfficialPageState.MAJOR_OUTAGE,
+                                           OfficialPageState.PARTIAL_OUTAGE,
+                                           OfficialPageState.DEGRADED):
+        major = off.page_state is OfficialPageState.MAJOR_OUTAGE
+        return replace(base, state=ServiceState.OUTAGE if major else ServiceState.DEGRADED,
+                       layer=Layer.APP, scope=Scope.EVERYONE if major else Scope.PARTIAL,
+                       cause=_OFFICIAL_ONLY)
+
+    if n == 0 and crowd is None and off is None:
+        return replace(base, state=ServiceState.UNKNOWN)
+    return base
+
+
+def _regional(region: str, base: Assessment) -> Assessment:
+    cause = Text(
+        f"problems come only from {region}: most likely a local internet provider, "
+        f"not the service",
+        f"masalah hanya datang dari {region}: kemungkinan besar penyedia internet setempat, "
+        f"bukan layanannya",
+    )
+    return replace(base, state=ServiceState.DEGRADED, layer=Layer.CLIENT, scope=Scope.REGION,
+                   region=region, cause=cause)
+
+
+_FEATURE_CAUSES = {
+    "login": Text("logging in fails although the website loads",
+                  "login gagal meskipun situs webnya terbuka"),
+    "app": Text("the app fails although the website works",
+                "aplikasinya gagal meskipun situs webnya berjalan"),
+}
+_CROWD_ONLY = Text("many people report problems that our probes do not see",
+                   "banyak orang melaporkan masalah yang tidak terlihat oleh probe kami")
+_OFFICIAL_ONLY = Text("the vendor reports a problem on its status page",
+                      "penyedia melaporkan gangguan di halaman statusnya")
