@@ -1,70 +1,13 @@
-"""A tiny programmable status page server on loopback for the official tests."""
+"""Fixtures for the official tests: a programmable page server and a dead port."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-
-
-@dataclass
-class Route:
-    body: bytes = b""
-    status: int = 200
-    content_type: str = "application/json"
-    delay: float = 0.0
-    truncate: bool = False
-    """Promise more bytes than are sent, then hang up."""
-    conditional: bool = True
-
-
-@dataclass
-class PageServer:
-    routes: dict[str, Route] = field(default_factory=dict)
-    hits: dict[str, int] = field(default_factory=dict)
-    not_modified: int = 0
-    base: str = ""
-
-    def json(self, path: str, doc: object, **kw: object) -> None:
-        self.routes[path] = Route(json.dumps(doc).encode(), **kw)  # type: ignore[arg-type]
-
-    def raw(self, path: str, body: bytes, **kw: object) -> None:
-        self.routes[path] = Route(body, **kw)  # type: ignore[arg-type]
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path
-        self.hits[path] = self.hits.get(path, 0) + 1
-        route = self.routes.get(path)
-        if route is None:
-            return web.Response(status=404, text="not found")
-        if route.delay:
-            await asyncio.sleep(route.delay)
-        etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
-        matches = request.headers.get("If-None-Match") == etag
-        if route.conditional and route.status == 200 and matches:
-            self.not_modified += 1
-            return web.Response(status=304, headers={"ETag": etag})
-        if route.truncate:
-            resp = web.StreamResponse(status=200, headers={"Content-Type": route.content_type})
-            resp.content_length = len(route.body) + 1000
-            await resp.prepare(request)
-            await resp.write(route.body)
-            assert request.transport is not None
-            request.transport.close()
-            return resp
-        headers = {"ETag": etag} if route.conditional else {}
-        return web.Response(
-            status=route.status,
-            body=route.body,
-            content_type=route.content_type.split(";")[0],
-            headers=headers,
-        )
+from official_server import PageServer
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from official_fixtures import rss, sp_incident, sp_summary, widget, widget_incident
+from official_server import PageServer
 
-from conftest import PageServer
 from pantau.clock import FrozenClock
 from pantau.official.detect import ADAPTERS
 from pantau.official.errors import ErrorKind
