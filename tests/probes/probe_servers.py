@@ -54,9 +54,8 @@ class _Zone(BaseResolver):  # type: ignore[misc]
 
 @contextmanager
 def dns_server(records: dict[str, str], servfail: frozenset[str] = frozenset()) -> Iterator[int]:
-    server = DNSServer(
-        _Zone(records, set(servfail)), address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _msg: None)
-    )
+    quiet = DNSLogger(logf=lambda _msg: None)
+    server = DNSServer(_Zone(records, set(servfail)), address="127.0.0.1", port=0, logger=quiet)
     server.start_thread()
     try:
         yield int(server.server.server_address[1])

@@ -137,9 +137,10 @@ async def test_tls_phases_and_certificate_faults(ca: trustme.CA, tmp_path: Path)
                 wrong_name = await prober.check(HttpCheck(f"https://other.pantau.test:{port}/ok"))
             async with serve(app(), _tls(ca, "tls.pantau.test", expired=True)) as port:
                 expired = await prober.check(HttpCheck(f"https://tls.pantau.test:{port}/ok"))
-        async with HttpProber(dns, OPEN) as system_trust:
-            async with serve(app(), _tls(ca, "tls.pantau.test")) as port:
-                untrusted = await system_trust.check(HttpCheck(f"https://tls.pantau.test:{port}/ok"))
+        async with HttpProber(dns, OPEN) as system_trust, serve(
+            app(), _tls(ca, "tls.pantau.test")
+        ) as port:
+            untrusted = await system_trust.check(HttpCheck(f"https://tls.pantau.test:{port}/ok"))
     assert good.status == 200 and good.tls is not None
     assert good.tls.days_to_expiry is not None and good.tls.days_to_expiry > 300
     assert good.timings.tls_ms is not None and good.timings.tls_ms > 0

@@ -1,0 +1,1 @@
+"""Probes: check services from this vantage point and say which layer fails."""
