@@ -1,0 +1,39 @@
+# pantau: `make demo` to see it work, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pantau demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Re-extract translatable texts after changing templates or messages, then translate the
+# new entries in src/pantau/locales/id/LC_MESSAGES/messages.po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output \
+		-o src/pantau/locales/messages.pot src
+	$(BIN)/pybabel update -i src/pantau/locales/messages.pot -d src/pantau/locales \
+		--no-fuzzy-matching --no-location --omit-header
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,76 @@
+"""`pantau serve`: the server, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from pantau.catalog import Catalog, CatalogError
+from pantau.clock import Clock, SystemClock
+from pantau.runtime import Job, Runtime
+from pantau.settings import Settings, SettingsError, load_settings
+from pantau.store import Store, StoreError
+from pantau.web.app import create_app
+
+# The server's background jobs, one per domain, as they land.
+JOBS: tuple[Job, ...] = ()
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """Load the catalog, open and migrate the store: everything that can fail early."""
+    from pantau.cli import CliError
+
+    try:
+        catalog = Catalog.load(settings.catalog) if settings.catalog else Catalog.default()
+    except CatalogError as exc:
+        raise CliError(str(exc)) from None
+    store = Store(settings.database, max_queue=settings.report_queue_size)
+    try:
+        store.migrate()
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    redis = Redis.from_url(settings.redis) if settings.redis else None
+    return Runtime(settings=settings, store=store, catalog=catalog,
+                   clock=clock or SystemClock(), redis=redis)
+
+
+def settings_from_cli(**overrides: object) -> Settings:
+    from pantau.cli import CliError
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
+def run_server(app: FastAPI, host: str, port: int) -> None:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                            lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str | None = typer.Option(None, help="Address to bind [env PANTAU_HOST]."),
+        port: int | None = typer.Option(None, help="Port to bind [env PANTAU_PORT]."),
+        database: str | None = typer.Option(
+            None, help="sqlite:///PATH or postgresql://… [env PANTAU_DATABASE]."),
+        catalog: Path | None = typer.Option(
+            None, help="Catalog YAML file [env PANTAU_CATALOG]."),
+        redis: str | None = typer.Option(None, help="redis://… [env PANTAU_REDIS]."),
+    ) -> None:
+        """Run the pantau server: web pages, JSON API and monitoring."""
+        settings = settings_from_cli(host=host, port=port, database=database,
+                                     catalog=catalog, redis=redis)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        runtime = build_runtime(settings)
+        typer.echo(f"pantau serving {len(runtime.catalog.services)} services on "
+                   f"http://{settings.host}:{settings.port} ({runtime.store.safe_url})")
+        run_server(create_app(runtime, JOBS), settings.host, settings.port)

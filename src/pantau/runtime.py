@@ -1,0 +1,26 @@
+"""What a running server hands to its background jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from pantau.catalog import Catalog
+from pantau.clock import Clock, SystemClock
+from pantau.settings import Settings
+from pantau.store import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    clock: Clock = field(default_factory=SystemClock)
+    redis: Redis | None = None
+
+
+Job = Callable[[Runtime], Awaitable[None]]
+"""A background job: loops until cancelled."""

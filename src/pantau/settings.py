@@ -1,0 +1,128 @@
+"""Typed settings, read once from the environment (`PANTAU_*`) and validated at start-up.
+
+Secrets may also come from files: for a field `secret_key`, `PANTAU_SECRET_KEY_FILE`
+names a file whose contents are used (the Docker/Kubernetes secrets convention).
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE = "sqlite:///pantau.db"
+_PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker that is refused outside development
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PANTAU_", extra="ignore", frozen=True)
+
+    # --- core ---
+    database: str = Field(DEFAULT_DATABASE, description="sqlite:///PATH or postgresql://…")
+    redis: str | None = Field(None, description="redis://… to share state between processes")
+    catalog: Path | None = Field(None, description="YAML catalog; the bundled one by default")
+    host: str = Field("127.0.0.1", description="address `pantau serve` binds")
+    port: int = Field(8000, ge=1, le=65535, description="port `pantau serve` binds")
+    environment: str = Field("development", pattern="^(development|production)$")
+    secret_key: SecretStr = Field(
+        SecretStr(_PLACEHOLDER_SECRET),
+        description="salt for reporter identities and signed cookies; required in production",
+    )
+    default_timezone_id: str = Field("Asia/Jakarta", description="time zone for Indonesian")
+    default_timezone_en: str = Field("UTC", description="time zone for other readers")
+    retention_days: int = Field(30, ge=1, description="days raw events are kept")
+    allow_private_targets: bool = Field(
+        False, description="let probes reach private/loopback addresses (the lab needs it)"
+    )
+    ca_file: Path | None = Field(None, description="extra CA bundle for probes (the lab's CA)")
+    resolvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="DNS resolvers for probes, HOST[:PORT], comma-separated"
+    )
+    vantage: str = Field("server", description="name of this probe vantage point")
+    server_url: str = Field(
+        "http://127.0.0.1:8000", description="pantau server asked by `pantau check`/`wait`"
+    )
+
+    # --- crowd ---
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="peers whose X-Forwarded-For is believed, comma-separated networks",
+    )
+    report_queue_size: int = Field(10_000, ge=1, description="pending writes before 503")
+
+    @field_validator("resolvers", mode="before")
+    @classmethod
+    def _split_resolvers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [ip_network(item, strict=False) if isinstance(item, str) else item
+                    for item in value]
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("redis")
+    @classmethod
+    def _check_redis(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if (self.environment == "production"
+                and self.secret_key.get_secret_value() == _PLACEHOLDER_SECRET):
+            raise ValueError("PANTAU_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+def _secrets_from_files(environ: dict[str, str]) -> dict[str, str]:
+    """Turn every `PANTAU_X_FILE=path` into `x=<file contents>`."""
+    values: dict[str, str] = {}
+    for key, path in environ.items():
+        if key.startswith("PANTAU_") and key.endswith("_FILE"):
+            name = key[len("PANTAU_"):-len("_FILE")].lower()
+            if name not in Settings.model_fields:
+                raise SettingsError(f"{key}: there is no setting PANTAU_{name.upper()}")
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(f"{key}: cannot read {path}: {exc.strerror}") from exc
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (and `*_FILE` secrets), apply overrides, validate.
+
+    Raises `SettingsError` with one line naming the faulty variable.
+    """
+    values: dict[str, Any] = dict(_secrets_from_files(dict(os.environ)))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        where = f"PANTAU_{field.upper()}" if field else "settings"
+        raise SettingsError(f"{where}: {first['msg']}") from None

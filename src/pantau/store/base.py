@@ -1,0 +1,106 @@
+"""The part of the store every domain shares: engine, writer, reads, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from importlib import resources
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from pantau.catalog import Catalog
+from pantau.store.engine import make_engine, normalise_url
+from pantau.store.schema.core import services
+from pantau.store.writer import BatchWriter
+
+T = TypeVar("T")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used; the message is one line for the operator."""
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    location = resources.files("pantau.store").joinpath("migrations")
+    config.set_main_option("script_location", str(location))
+    config.set_main_option("sqlalchemy.url", normalise_url(url))
+    return config
+
+
+class StoreBase:
+    def __init__(self, url: str, *, max_queue: int = 10_000) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        self.writer = BatchWriter(self.engine, max_queue=max_queue)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def check(self) -> None:
+        """Connect once, so that a wrong URL or a database that is down fails early."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise StoreError(
+                f"cannot open database {self.safe_url}: {reason[0] if reason else exc}"
+            ) from None
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration."""
+        self.check()
+        config = alembic_config(self.url)
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    async def start(self) -> None:
+        self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.stop()
+        self.engine.dispose()
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run a read-only `fn(conn)` in a worker thread."""
+        return await asyncio.to_thread(self._read, fn)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    async def sync_catalog(self, catalog: Catalog, now: datetime) -> None:
+        """Record every catalog service (rows of services dropped later stay, with history)."""
+
+        def write(conn: Connection) -> None:
+            existing = set(conn.scalars(select(services.c.slug)))
+            for service in catalog.services:
+                row: dict[str, Any] = {
+                    "name": service.name,
+                    "category": service.category,
+                    "cdn": service.cdn,
+                    "definition": service.model_dump(mode="json"),
+                    "updated_at": now,
+                }
+                if service.slug in existing:
+                    conn.execute(
+                        services.update().where(services.c.slug == service.slug).values(row)
+                    )
+                else:
+                    conn.execute(services.insert().values(slug=service.slug, **row))
+
+        await self.writer.submit(write)

@@ -1,0 +1,89 @@
+"""The web application: JSON API, HTML pages, and the server's background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from pantau import __version__
+from pantau.runtime import Job, Runtime
+from pantau.web import api, pages
+from pantau.web.limits import BodySizeLimit
+
+log = logging.getLogger(__name__)
+
+# Domain routers, in the order their paths should be matched.
+ROUTERS: tuple[APIRouter, ...] = (api.router, pages.router)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+async def _run_job(job: Job, runtime: Runtime) -> None:
+    name = getattr(job, "__module__", repr(job))
+    while True:
+        try:
+            await job(runtime)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a job must never take the server down; it restarts
+            log.exception("background job %s failed; restarting in 5 s", name)
+            await asyncio.sleep(5)
+
+
+def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
+    """Build the app. `jobs` run in the background while the app is up."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.store.start()
+        await runtime.store.sync_catalog(runtime.catalog, runtime.clock.now())
+        tasks = [asyncio.create_task(_run_job(job, runtime)) for job in jobs]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.store.close()
+            if runtime.redis is not None:
+                await runtime.redis.aclose()
+
+    app = FastAPI(
+        title="pantau",
+        version=__version__,
+        description="Is it down for everyone, or just me? Crowd reports, probes and "
+        "official status pages fused into one explained verdict.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.settings = runtime.settings
+    app.state.store = runtime.store
+    app.state.catalog = runtime.catalog
+    app.state.clock = runtime.clock
+    app.add_middleware(BodySizeLimit)
+    static = resources.files("pantau").joinpath("web/static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    return app
