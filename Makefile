@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/pantau demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
 test: lint
