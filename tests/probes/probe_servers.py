@@ -38,10 +38,13 @@ class _Zone(BaseResolver):  # type: ignore[misc]
     def __init__(self, records: dict[str, str], servfail: set[str]) -> None:
         self.records = records
         self.servfail = servfail
+        self.queries: list[str] = []
+        self.port = 0
 
     def resolve(self, request: DNSRecord, handler: object) -> DNSRecord:
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
+        self.queries.append(name)
         if name in self.servfail:
             reply.header.rcode = RCODE.SERVFAIL
         elif name in self.records:
@@ -53,12 +56,21 @@ class _Zone(BaseResolver):  # type: ignore[misc]
 
 
 @contextmanager
-def dns_server(records: dict[str, str], servfail: frozenset[str] = frozenset()) -> Iterator[int]:
+def dns_zone(records: dict[str, str], servfail: frozenset[str] = frozenset()) -> Iterator[_Zone]:
+    """A DNS server on 127.0.0.1; the zone's `port` says where, `records` may be changed."""
+    zone = _Zone(records, set(servfail))
     quiet = DNSLogger(logf=lambda _msg: None)
-    server = DNSServer(_Zone(records, set(servfail)), address="127.0.0.1", port=0, logger=quiet)
+    server = DNSServer(zone, address="127.0.0.1", port=0, logger=quiet)
     server.start_thread()
+    zone.port = int(server.server.server_address[1])
     try:
-        yield int(server.server.server_address[1])
+        yield zone
     finally:
         server.stop()
         server.server.server_close()
+
+
+@contextmanager
+def dns_server(records: dict[str, str], servfail: frozenset[str] = frozenset()) -> Iterator[int]:
+    with dns_zone(records, servfail) as zone:
+        yield zone.port

@@ -25,7 +25,7 @@ def app() -> web.Application:
                             content_type="application/json")
 
     async def slow(_: web.Request) -> web.Response:
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
         return web.Response(text="late")
 
     async def hop(_: web.Request) -> web.Response:

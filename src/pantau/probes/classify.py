@@ -105,7 +105,10 @@ def _decide(obs: Observation) -> _Decision:
         layer, cause = _TRANSPORT[obs.error]
         return layer, cause, None, evidence
 
-    status = obs.status or 0
+    if obs.status is None:
+        # A DNS, TCP or TLS check that completed: only its own assertions can fail.
+        return (*_content(obs, evidence), None, evidence)
+    status = obs.status
     edge = cdns.recognise(obs.headers, obs.body)
     evidence.update(_edge_evidence(obs, edge))
     by_edge = _by_edge_page(status, edge)

@@ -15,7 +15,6 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -24,15 +23,13 @@ from yarl import URL
 
 from pantau.clock import Clock, SystemClock
 from pantau.probes.assertions import ContentRules
+from pantau.probes.certs import cert_error_kind, tls_facts
 from pantau.probes.observation import ErrorKind, Observation, Phase, Timings, TlsFacts
 from pantau.probes.resolve import DnsClient, DnsFailure, is_ip_literal
 from pantau.probes.ssrf import Guard, TargetRefused
 
 USER_AGENT = "pantau-probe/0.1 (+https://github.com/pantau)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# OpenSSL verify codes that deserve their own cause (see `man openssl-verify`).
-_X509_CERT_HAS_EXPIRED = 10
-_X509_HOSTNAME_MISMATCH = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,32 +117,8 @@ class _PhaseConnector(aiohttp.TCPConnector):
         hop.peer = str(peer[0]) if peer else None
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
-            hop.tls = _tls_facts(ssl_object, self._clock.now())
+            hop.tls = tls_facts(ssl_object, self._clock.now())
         return transport, protocol
-
-
-def _tls_facts(ssl_object: ssl.SSLObject, now: datetime) -> TlsFacts:
-    cert = ssl_object.getpeercert() or {}
-    not_after = cert.get("notAfter")
-    days = None
-    if isinstance(not_after, str):
-        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
-        days = (expires - now).total_seconds() / 86400
-
-    def name(key: str) -> str | None:
-        rdns: Any = cert.get(key, ())
-        for rdn in rdns:
-            for attr, value in rdn:
-                if attr in ("commonName", "organizationName"):
-                    return str(value)
-        return None
-
-    return TlsFacts(
-        days_to_expiry=days,
-        subject=name("subject"),
-        issuer=name("issuer"),
-        version=ssl_object.version(),
-    )
 
 
 def ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -330,13 +303,7 @@ def _timings(
 
 def _failure_kind(exc: BaseException, hop: _Hop) -> tuple[ErrorKind, Phase]:
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        cert_error = exc.certificate_error
-        code = getattr(cert_error, "verify_code", None)
-        if code == _X509_CERT_HAS_EXPIRED:
-            return ErrorKind.CERT_EXPIRED, Phase.TLS
-        if code == _X509_HOSTNAME_MISMATCH or "hostname" in str(cert_error).lower():
-            return ErrorKind.CERT_HOSTNAME, Phase.TLS
-        return ErrorKind.CERT_UNTRUSTED, Phase.TLS
+        return cert_error_kind(exc.certificate_error), Phase.TLS
     if isinstance(exc, aiohttp.ClientConnectorSSLError | ssl.SSLError):
         return ErrorKind.TLS_HANDSHAKE, Phase.TLS
     if isinstance(exc, TimeoutError):
