@@ -109,8 +109,14 @@ class _Event(Lenient):
     scheduled_end_at: AwareDatetime | None = None
 
 
+class _Listed(Lenient):
+    id: str
+    name: str
+
+
 class _Summary(Lenient):
     name: str | None = None
+    components: tuple[_Listed, ...] = ()
     page_title: str | None = None
     public_url: str | None = None
     page_url: str | None = None
@@ -127,7 +133,7 @@ class _Widget(Lenient):
 
 def _names(summary: _Summary) -> dict[str, tuple[str, str | None]]:
     """component id -> (name, group), from the structure and any named reference."""
-    names: dict[str, tuple[str, str | None]] = {}
+    names: dict[str, tuple[str, str | None]] = {c.id: (c.name, None) for c in summary.components}
     for item in summary.structure.items if summary.structure else []:
         if item.component and not item.component.hidden:
             names[item.component.component_id] = (item.component.name, None)

@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from pantau.official.model import Component
+from pantau.catalog import Service
+from pantau.official.model import Component, PageSnapshot
+from pantau.signals import OfficialStatus
 
 
 def _norm(text: str) -> str:
@@ -54,3 +56,21 @@ def match_components(
         or (wants_api and _contains(_norm(c.name), "api"))
     ]
     return tuple(matched) or None
+
+
+def service_components(service: Service, components: Sequence[Component]) -> tuple[str, ...] | None:
+    """`match_components` for a catalog service."""
+    return match_components(
+        components,
+        name=service.name,
+        aliases=service.aliases,
+        endpoint_urls=[str(e.url) for e in service.endpoints],
+        endpoint_kinds=[e.kind.value for e in service.endpoints],
+    )
+
+
+def service_view(service: Service, snapshot: PageSnapshot) -> OfficialStatus:
+    """What the page says about this one service."""
+    return snapshot.to_signal(
+        service.slug, components=service_components(service, snapshot.components)
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:47:16.612253
+Create Date: 2026-11-27 19:48:23.254952
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,71 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+    )
+    op.create_table(
+        "official_incidents",
+        sa.Column("page_url", sa.String(length=500), nullable=False),
+        sa.Column("incident_id", sa.String(length=200), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=40), nullable=False),
+        sa.Column("impact", sa.String(length=20), nullable=True),
+        sa.Column("is_maintenance", sa.Boolean(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("components", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_post_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("page_url", "incident_id", name=op.f("pk_official_incidents")),
+    )
+    with op.batch_alter_table("official_incidents", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_official_incidents_page_first_post", ["page_url", "first_post_at"], unique=False
+        )
+
+    op.create_table(
+        "official_page_errors",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_official_page_errors")),
+    )
+    with op.batch_alter_table("official_page_errors", schema=None) as batch_op:
+        batch_op.create_index("ix_official_page_errors_url_at", ["url", "at"], unique=False)
+
+    op.create_table(
+        "official_pages",
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=True),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failures", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error_id", sa.Text(), nullable=True),
+        sa.Column("last_error_kind", sa.String(length=20), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("url", name=op.f("pk_official_pages")),
+    )
+    op.create_table(
+        "official_updates",
+        sa.Column("page_url", sa.String(length=500), nullable=False),
+        sa.Column("incident_id", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("components", sa.JSON(), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("page_url", "incident_id", "key", name=op.f("pk_official_updates")),
     )
     op.create_table(
         "services",
@@ -68,5 +133,15 @@ def downgrade() -> None:
 
     op.drop_table("subscriptions")
     op.drop_table("services")
+    op.drop_table("official_updates")
+    op.drop_table("official_pages")
+    with op.batch_alter_table("official_page_errors", schema=None) as batch_op:
+        batch_op.drop_index("ix_official_page_errors_url_at")
+
+    op.drop_table("official_page_errors")
+    with op.batch_alter_table("official_incidents", schema=None) as batch_op:
+        batch_op.drop_index("ix_official_incidents_page_first_post")
+
+    op.drop_table("official_incidents")
     op.drop_table("agents")
     # ### end Alembic commands ###

@@ -1,0 +1,115 @@
+"""The background job of `pantau serve`: poll every catalog status page, forever.
+
+Each page is polled once however many services share it, on its own jittered
+interval, backing off while it fails. Every poll is recorded (state, error, archive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+import httpx
+
+from pantau.catalog import Catalog, StatusPageKind
+from pantau.clock import Clock
+from pantau.official.detect import ADAPTERS, CATALOG_KINDS, detect
+from pantau.official.errors import PageError
+from pantau.official.fetch import new_client
+from pantau.official.model import PageKind
+from pantau.official.poller import PagePoller, next_delay
+from pantau.runtime import Runtime
+from pantau.store.official import OfficialStoreMixin
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 120.0
+"""Seconds between polls of a healthy page: vendors update within minutes, and each
+poll is a conditional request that mostly answers 304."""
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    url: str
+    kind: PageKind | None
+    """None: the catalog said `auto`; detected on the first poll."""
+
+
+def watches(catalog: Catalog) -> list[Watch]:
+    """One watch per distinct status page URL in the catalog."""
+    seen: dict[str, Watch] = {}
+    for service in catalog.services:
+        page = service.status_page
+        if page is None:
+            continue
+        url = str(page.url)
+        if url not in seen or seen[url].kind is None:
+            seen[url] = Watch(url, CATALOG_KINDS[StatusPageKind(page.kind).value])
+    return list(seen.values())
+
+
+async def watch_page(
+    store: OfficialStoreMixin,
+    client: httpx.AsyncClient,
+    clock: Clock,
+    watch: Watch,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    page_timeout: float = DEFAULT_TIMEOUT,
+    rng: random.Random,
+) -> None:
+    """Poll one page until cancelled."""
+    kind, url, failures = watch.kind, watch.url, 0
+    # Spread the first polls so a server start does not hit every page at once.
+    await clock.sleep(rng.uniform(0, min(interval, 10.0)))
+    while kind is None:
+        try:
+            kind, url = await detect(client, watch.url, seconds=page_timeout)
+        except PageError as exc:
+            failures += 1
+            # Without a kind there is no snapshot; the error is still recorded under the
+            # catalog's URL so the API can say why the page is blank.
+            await store.official_record_poll(
+                watch.url, PageKind.FEED, clock.now(), None, error=exc, failures=failures
+            )
+            await clock.sleep(next_delay(interval, failures, rng))
+    poller = PagePoller(url, ADAPTERS[kind], client, clock, timeout=page_timeout)
+    while True:
+        result = await poller.poll()
+        if result.error is not None:
+            log.info("official page %s: %s", watch.url, result.error.message)
+        await store.official_record_poll(
+            watch.url,
+            kind,
+            clock.now(),
+            result.snapshot,
+            error=result.error,
+            failures=poller.failures,
+            archive=result.parsed > 0,
+        )
+        await clock.sleep(next_delay(interval, poller.failures, rng))
+
+
+async def run(
+    ctx: Runtime, *, interval: float = DEFAULT_INTERVAL, page_timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    store = ctx.store
+    if not isinstance(store, OfficialStoreMixin):
+        raise TypeError("the store lacks OfficialStoreMixin: add it to Store's bases")
+    rng = random.Random()
+    async with new_client() as client, asyncio.TaskGroup() as group:
+        for watch in watches(ctx.catalog):
+            group.create_task(
+                watch_page(
+                    store,
+                    client,
+                    ctx.clock,
+                    watch,
+                    interval=interval,
+                    page_timeout=page_timeout,
+                    rng=rng,
+                )
+            )
