@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:48:23.254952
+Create Date: 2026-11-27 19:49:19.500263
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,40 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+    )
+    op.create_table(
+        "incidents",
+        sa.Column("id", sa.String(length=120), nullable=False),
+        sa.Column("service", sa.String(length=63), nullable=True),
+        sa.Column("shared_id", sa.String(length=120), nullable=True),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("worst_state", sa.String(length=20), nullable=False),
+        sa.Column("layer", sa.String(length=20), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
+    )
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_incidents_resolved_at"), ["resolved_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_service"), ["service"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_shared_id"), ["shared_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_started_at"), ["started_at"], unique=False)
+
+    op.create_table(
+        "monitor_states",
+        sa.Column("monitor", sa.String(length=300), nullable=False),
+        sa.Column("vantage", sa.String(length=63), nullable=False),
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("successes", sa.Integer(), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_layer", sa.String(length=20), nullable=False),
+        sa.Column("last_cause", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("monitor", "vantage", name=op.f("pk_monitor_states")),
     )
     op.create_table(
         "official_incidents",
@@ -95,6 +129,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("page_url", "incident_id", "key", name=op.f("pk_official_updates")),
     )
     op.create_table(
+        "probe_results",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("monitor", sa.String(length=300), nullable=False),
+        sa.Column("vantage", sa.String(length=63), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("layer", sa.String(length=20), nullable=False),
+        sa.Column("cause", sa.String(length=40), nullable=False),
+        sa.Column("cdn", sa.String(length=20), nullable=True),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("total_ms", sa.Float(), nullable=True),
+        sa.Column("reliable", sa.Boolean(), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_probe_results")),
+    )
+    with op.batch_alter_table("probe_results", schema=None) as batch_op:
+        batch_op.create_index("ix_probe_results_at", ["at"], unique=False)
+        batch_op.create_index("ix_probe_results_service_at", ["service", "at"], unique=False)
+
+    op.create_table(
+        "service_minutes",
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("layer", sa.String(length=20), nullable=False),
+        sa.Column("reporters", sa.Integer(), nullable=False),
+        sa.Column("expected", sa.Float(), nullable=False),
+        sa.Column("crowd", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("service", "at", name=op.f("pk_service_minutes")),
+    )
+    with op.batch_alter_table("service_minutes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_service_minutes_at"), ["at"], unique=False)
+
+    op.create_table(
+        "service_state",
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("layer", sa.String(length=20), nullable=False),
+        sa.Column("incident_id", sa.String(length=120), nullable=True),
+        sa.Column("assessment", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("service", name=op.f("pk_service_state")),
+    )
+    op.create_table(
         "services",
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
@@ -103,6 +182,48 @@ def upgrade() -> None:
         sa.Column("definition", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("slug", name=op.f("pk_services")),
+    )
+    op.create_table(
+        "incident_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("incident_id", sa.String(length=120), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("layer", sa.String(length=20), nullable=False),
+        sa.Column("text_en", sa.Text(), nullable=False),
+        sa.Column("text_id", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_events_incident_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_events")),
+    )
+    with op.batch_alter_table("incident_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_incident_events_incident_id"), ["incident_id"], unique=False
+        )
+
+    op.create_table(
+        "incident_links",
+        sa.Column("shared_id", sa.String(length=120), nullable=False),
+        sa.Column("incident_id", sa.String(length=120), nullable=False),
+        sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_links_incident_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shared_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_links_shared_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("shared_id", "incident_id", name=op.f("pk_incident_links")),
     )
     op.create_table(
         "subscriptions",
@@ -132,7 +253,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_subscriptions_service"))
 
     op.drop_table("subscriptions")
+    op.drop_table("incident_links")
+    with op.batch_alter_table("incident_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_events_incident_id"))
+
+    op.drop_table("incident_events")
     op.drop_table("services")
+    op.drop_table("service_state")
+    with op.batch_alter_table("service_minutes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_service_minutes_at"))
+
+    op.drop_table("service_minutes")
+    with op.batch_alter_table("probe_results", schema=None) as batch_op:
+        batch_op.drop_index("ix_probe_results_service_at")
+        batch_op.drop_index("ix_probe_results_at")
+
+    op.drop_table("probe_results")
     op.drop_table("official_updates")
     op.drop_table("official_pages")
     with op.batch_alter_table("official_page_errors", schema=None) as batch_op:
@@ -143,5 +279,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_official_incidents_page_first_post")
 
     op.drop_table("official_incidents")
+    op.drop_table("monitor_states")
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incidents_started_at"))
+        batch_op.drop_index(batch_op.f("ix_incidents_shared_id"))
+        batch_op.drop_index(batch_op.f("ix_incidents_service"))
+        batch_op.drop_index(batch_op.f("ix_incidents_resolved_at"))
+
+    op.drop_table("incidents")
     op.drop_table("agents")
     # ### end Alembic commands ###
