@@ -1,0 +1,1 @@
+"""Pure streaming anomaly detection: per-minute crowd counts and generic value series."""

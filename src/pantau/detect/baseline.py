@@ -1,0 +1,120 @@
+"""The normal report level of one service for each time of day and day of week.
+
+expected(t) = daily_shape[slot of day] × weekday_factor[day of week]. The daily
+shape is learnt from every day, so it is usable after a day or two; the weekday
+factors need weeks and start at 1. All are exponentially weighted means. A slot
+with little evidence is shrunk towards the service's overall recent level, which
+itself starts from a prior rate: a new service starts from a sensible level and
+moves to its own shape as data arrives. `evidence` says how many reports the
+estimate rests on, so the detector can widen its doubt while it is young.
+
+Robust to past outages: the caller only feeds minutes that were not anomalous,
+and each minute's contribution is capped near the expected level, so an outage
+that slipped through (or a slow build-up) cannot drag the baseline up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SLOT_MINUTES = 15
+SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineConfig:
+    prior_rate: float = 0.2
+    """Reports per minute assumed for a service never seen before."""
+    prior_minutes: float = 10.0
+    """How many minutes of evidence the prior rate is worth."""
+    shrink_minutes: float = 30.0
+    """How many minutes of the overall level a slot's own estimate starts from."""
+    memory_days: float = 7.0
+    """Roughly how many days each slot remembers."""
+    cap_sigmas: float = 4.0
+
+
+@dataclass(slots=True)
+class _Mean:
+    """An exponentially weighted mean with a prior worth `weight` observations."""
+
+    total: float
+    weight: float
+
+    def add(self, value: float, decay: float) -> None:
+        self.total = self.total * decay + value
+        self.weight = self.weight * decay + 1.0
+
+    def add_ratio(self, numerator: float, denominator: float, decay: float) -> None:
+        self.total = self.total * decay + numerator
+        self.weight = self.weight * decay + denominator
+
+    @property
+    def value(self) -> float:
+        return self.total / self.weight
+
+
+WEEKDAY_MEMORY_MINUTES = 4 * 24 * 60
+"""Each weekday factor remembers about its last four weeks."""
+LEVEL_MEMORY_MINUTES = 24 * 60
+
+
+@dataclass(slots=True)
+class SeasonalBaseline:
+    config: BaselineConfig = field(default_factory=BaselineConfig)
+    _slots: list[_Mean] = field(init=False)
+    _weekdays: list[_Mean] = field(init=False)
+    _level: _Mean = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.config
+        self._slots = [_Mean(0.0, 0.0) for _ in range(SLOTS_PER_DAY)]
+        # Weekday factor = (reports that day) / (what the daily shape predicted), as a
+        # ratio of weighted sums, not a mean of per-minute ratios: minute ratios of
+        # small counts are noisy and biased while the shape is still young.
+        self._weekdays = [_Mean(60.0, 60.0) for _ in range(7)]
+        self._level = _Mean(c.prior_rate * c.prior_minutes, c.prior_minutes)
+
+    def _shape(self, slot: int) -> float:
+        s, k = self._slots[slot], self.config.shrink_minutes
+        return (s.total + k * self._level.value) / (s.weight + k)
+
+    def expected(self, minute: datetime) -> float:
+        slot, day = _position(minute)
+        # Interpolate between neighbouring slot centres so the level has no steps.
+        offset = (minute.minute % SLOT_MINUTES + 0.5) / SLOT_MINUTES - 0.5
+        neighbour = (slot + (1 if offset >= 0 else -1)) % SLOTS_PER_DAY
+        w = abs(offset)
+        shape = (1 - w) * self._shape(slot) + w * self._shape(neighbour)
+        # Factors are relative to the average day; shape × factor is all that matters,
+        # so keeping their mean at 1 stops the two drifting against each other.
+        mean_factor = sum(w.value for w in self._weekdays) / 7
+        return max(1e-3, shape * self._weekdays[day].value / mean_factor)
+
+    def evidence(self, minute: datetime) -> float:
+        """Roughly how many reports the expected level for this minute rests on."""
+        slot, _ = _position(minute)
+        s = self._slots[slot]
+        return s.total + self.config.shrink_minutes * self._level.value
+
+    def learn(self, minute: datetime, count: float) -> None:
+        """Fold a normal minute in; counts far above expected are capped first."""
+        c = self.config
+        slot, day = _position(minute)
+        expected = self.expected(minute)
+        capped = min(count, expected + c.cap_sigmas * math.sqrt(expected) + 1.0)
+        factor = self._weekdays[day].value / (sum(w.value for w in self._weekdays) / 7)
+        self._level.add(capped / factor, 1.0 - 1.0 / LEVEL_MEMORY_MINUTES)
+        self._slots[slot].add(capped / factor, 1.0 - 1.0 / (SLOT_MINUTES * c.memory_days))
+        # Weekday factors only learn once the daily shape rests on two days of data;
+        # before that every ratio would mostly measure the shape's own error.
+        if self._slots[slot].weight >= 2 * SLOT_MINUTES:
+            self._weekdays[day].add_ratio(
+                capped, self._shape(slot), 1.0 - 1.0 / WEEKDAY_MEMORY_MINUTES
+            )
+
+
+def _position(minute: datetime) -> tuple[int, int]:
+    return (minute.hour * 60 + minute.minute) // SLOT_MINUTES, minute.weekday()

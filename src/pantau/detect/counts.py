@@ -1,0 +1,113 @@
+"""Streaming detector for per-minute counts of distinct reporters (the crowd signal).
+
+Each minute: the expected count comes from the seasonal baseline; the observed
+sums over the last 1, 3, 10 and 30 minutes are tested against the expected sums
+with a negative-binomial upper tail. A sharp surge shows in the 1-minute sum; a
+gentle one (×2, ×3 on a quiet service) only in the longer sums. The dispersion
+has two parts: the extra spread of this service's counts, learnt from normal
+minutes, and the uncertainty of a baseline that rests on few reports — exactly
+the Gamma-Poisson posterior predictive, so a new service is judged cautiously.
+
+A detection also needs reports from at least `min_networks` distinct networks in
+the last 30 minutes: a flood from a handful of networks can push the state to
+`possible`, never to `detected`.
+
+This and `values.ValueDetector` share the same core: an observation reduced to an
+upper-tail probability at several time scales, Bonferroni-corrected, turned into
+a surprise level and fed to the same hysteresis state machine. Only the model of
+"normal" differs: a seasonal count model here, an empirical distribution there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pantau.detect.baseline import BaselineConfig, SeasonalBaseline
+from pantau.detect.states import Hysteresis, Thresholds
+from pantau.detect.tails import MAX_SURPRISE, nb_upper, surprise
+from pantau.signals import CrowdState
+
+# From the false-alarm budget, not from a benchmark: a service-month has 43,200
+# minutes, so detection needs p <= 1e-6 after the correction for four scales.
+COUNT_THRESHOLDS = Thresholds(possible_at=3.0, detect_at=6.0, clear_at=2.0, clear_after=15)
+
+
+@dataclass(frozen=True, slots=True)
+class CountConfig:
+    scales: tuple[int, ...] = (1, 3, 10, 30)
+    thresholds: Thresholds = COUNT_THRESHOLDS
+    min_networks: int = 25
+    learn_minutes: int = 60
+    """No detection in a service's first hour: its level is still a guess."""
+    dispersion_prior: float = 0.05
+    dispersion_floor: float = 0.01
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class CountScore:
+    minute: datetime
+    observed: int
+    expected: float
+    surprise: float
+    score: float
+    state: CrowdState
+    alarm: bool
+
+
+@dataclass(slots=True)
+class CountDetector:
+    config: CountConfig = field(default_factory=CountConfig)
+    baseline: SeasonalBaseline = field(init=False)
+    _observed: deque[int] = field(init=False)
+    _expected: deque[float] = field(init=False)
+    _networks: deque[int] = field(init=False)
+    _machine: Hysteresis = field(init=False)
+    _dispersion: float = 0.0
+    _seen: int = 0
+
+    def __post_init__(self) -> None:
+        horizon = max(self.config.scales)
+        self.baseline = SeasonalBaseline(self.config.baseline)
+        self._observed = deque(maxlen=horizon)
+        self._expected = deque(maxlen=horizon)
+        self._networks = deque(maxlen=30)
+        self._machine = Hysteresis(self.config.thresholds)
+        self._dispersion = self.config.dispersion_prior
+
+    @property
+    def state(self) -> CrowdState:
+        return self._machine.state
+
+    def update(self, minute: datetime, reporters: int, networks: int) -> CountScore:
+        """Score one minute; minutes must be fed in order, gaps as zero counts."""
+        cfg = self.config
+        expected = self.baseline.expected(minute)
+        self._observed.append(reporters)
+        self._expected.append(expected)
+        self._networks.append(networks)
+        self._seen += 1
+        doubt = 1.0 / (1.0 + self.baseline.evidence(minute))
+        dispersion = max(cfg.dispersion_floor, self._dispersion) + doubt
+        best = 1.0
+        observed, expect = list(self._observed), list(self._expected)
+        for k in cfg.scales:
+            if k > len(observed):
+                break
+            best = min(best, nb_upper(sum(observed[-k:]), sum(expect[-k:]), dispersion))
+        level = surprise(best * len(cfg.scales))
+        may_detect = self._seen > cfg.learn_minutes and sum(self._networks) >= cfg.min_networks
+        state, alarm = self._machine.step(level, may_detect)
+        if state is CrowdState.NORMAL and level < cfg.thresholds.clear_at:
+            self._learn(minute, reporters, expected)
+        return CountScore(minute, reporters, expected, level, level / MAX_SURPRISE, state, alarm)
+
+    def _learn(self, minute: datetime, count: int, expected: float) -> None:
+        self.baseline.learn(minute, count)
+        # Method of moments for Var = mu + d·mu², from minutes judged normal; the
+        # weight of a minute grows with its expected count (small counts say little).
+        excess = ((count - expected) ** 2 - expected) / (expected * expected)
+        weight = min(1.0, expected) / 2000.0
+        self._dispersion += weight * (min(max(excess, 0.0), 1.0) - self._dispersion)

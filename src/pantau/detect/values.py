@@ -1,0 +1,148 @@
+"""Streaming detector for arbitrary values (NAB's `timestamp,value` series).
+
+For each new value it asks, at several time scales k, how unusual the mean of the
+last k values is against the distribution of k-means in a reference window of the
+recent past. The tail probability is empirical (rank among past deviations), so it
+needs no assumption about the shape of the data, and it is extrapolated
+exponentially beyond the largest deviation seen, so "far beyond anything before"
+still ranks above "just beyond". Scale 1 catches spikes; longer scales catch level
+shifts and drifts that no single value gives away. When the series has a known
+period (a day of rows), the same test also runs on the difference from one period
+earlier, which catches a daily rhythm that flattens or jumps while every single
+value stays within the usual range. Only earlier values are used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pantau.detect.states import Hysteresis, Thresholds
+from pantau.detect.tails import MIN_P, surprise
+
+# The default levels are set from the tail probability, not from any benchmark:
+# possible at p <= 1e-3, detected at p <= 1e-4 after the multi-scale correction.
+# The window is ~3.5 days of 5-minute data; clearing needs as long a calm spell as
+# the longest scale, so a slow level shift does not alarm twice.
+VALUE_THRESHOLDS = Thresholds(possible_at=3.0, detect_at=4.0, clear_at=2.0, clear_after=64)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueConfig:
+    window: int = 6000
+    scales: tuple[int, ...] = (1, 4, 16, 64)
+    refresh: int = 16
+    """Reference statistics are recomputed every `refresh` values: they move slowly."""
+    min_history: int = 64
+    thresholds: Thresholds = VALUE_THRESHOLDS
+
+
+@dataclass(frozen=True, slots=True)
+class ValueScore:
+    expected: float
+    surprise: float
+    score: float
+    """surprise mapped to [0, 1] (1 = p of 1e-12 or less)."""
+    alarm: bool
+
+
+@dataclass(slots=True)
+class _Reference:
+    """Per scale: centre, robust scale, and sorted absolute deviations in scale units."""
+
+    centre: list[float]
+    spread: list[float]
+    deviations: list[NDArray[np.float64]]
+
+
+@dataclass(slots=True)
+class ValueDetector:
+    config: ValueConfig = field(default_factory=ValueConfig)
+    learn: int = 0
+    """Values before this index never raise an alarm (a learning period)."""
+    period: int | None = None
+    """Rows per season (e.g. a day), when known from the timestamps."""
+    _history: deque[float] = field(init=False)
+    _seen: int = 0
+    _references: list[_Reference] | None = None
+    _machine: Hysteresis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._history = deque(
+            maxlen=self.config.window + max(self.config.scales) + (self.period or 0)
+        )
+        self._machine = Hysteresis(self.config.thresholds)
+
+    def update(self, value: float) -> ValueScore:
+        cfg = self.config
+        if not math.isfinite(value):
+            # A missing or broken reading says nothing about the service: skip it.
+            return ValueScore(math.nan, 0.0, 0.0, False)
+        refresh = len(self._history) >= cfg.min_history and (
+            self._references is None or self._seen % cfg.refresh == 0
+        )
+        if refresh:
+            self._references = [self._build_reference(c) for c in self._channels()]
+        self._history.append(value)
+        self._seen += 1
+        if self._references is None:
+            return ValueScore(value, 0.0, 0.0, False)
+        channels = self._channels()
+        p = min(self._tail(ref, c) for ref, c in zip(self._references, channels, strict=False))
+        # Bonferroni over every test made, so adding scales or channels cannot by
+        # itself raise the false-alarm rate.
+        level = surprise(p * len(self._references) * len(cfg.scales))
+        _, alarm = self._machine.step(level, may_detect=self._seen > self.learn)
+        return ValueScore(self._references[0].centre[0], level, level / -math.log10(MIN_P), alarm)
+
+    def _channels(self) -> list[NDArray[np.float64]]:
+        """The series as seen by each test: raw, and (if periodic) minus one period ago."""
+        values = np.fromiter(self._history, dtype=np.float64)
+        channels = [values]
+        p = self.period
+        if p and len(values) > p + self.config.min_history:
+            channels.append(values[p:] - values[:-p])
+        return channels
+
+    def _build_reference(self, channel: NDArray[np.float64]) -> _Reference:
+        values = channel[-self.config.window :]
+        centres, spreads, deviations = [], [], []
+        for k in self.config.scales:
+            means = _rolling_mean(values, k)
+            centre = float(np.median(means))
+            dev = np.abs(means - centre)
+            mad = 1.4826 * float(np.median(dev))
+            # A flat or mostly-constant series has MAD 0; fall back on the overall
+            # spread, then on the value's magnitude, so one tiny wobble is not 1e12.
+            spread = max(mad, 0.25 * float(np.std(means)), 1e-6 * (1.0 + abs(centre)))
+            centres.append(centre)
+            spreads.append(spread)
+            deviations.append(np.sort(dev / spread))
+        return _Reference(centres, spreads, deviations)
+
+    def _tail(self, ref: _Reference, recent: NDArray[np.float64]) -> float:
+        """Smallest tail probability over the scales (not yet corrected for their number)."""
+        best = 1.0
+        for i, k in enumerate(self.config.scales):
+            if len(recent) < k:
+                continue
+            z = abs(float(recent[-k:].mean()) - ref.centre[i]) / ref.spread[i]
+            devs = ref.deviations[i]
+            n = len(devs)
+            beyond = n - int(np.searchsorted(devs, z, side="left"))
+            # Past the largest deviation seen, the tail decays by e per spread unit.
+            p = (beyond + 1) if beyond > 0 else math.exp(-(z - float(devs[-1])))
+            best = min(best, p / (n + 1))
+        return best
+
+
+def _rolling_mean(values: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    if k == 1:
+        return values
+    sums: NDArray[np.float64] = np.cumsum(np.concatenate(([0.0], values)))
+    means: NDArray[np.float64] = (sums[k:] - sums[:-k]) / k
+    return means

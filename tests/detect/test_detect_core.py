@@ -1,0 +1,87 @@
+"""The pure detector: tails, hysteresis, value and count detectors."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from pantau.detect.counts import CountConfig, CountDetector
+from pantau.detect.states import Hysteresis, Thresholds, replay
+from pantau.detect.tails import gauss_upper, nb_upper, surprise
+from pantau.detect.values import ValueDetector
+from pantau.signals import CrowdState
+
+START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
+
+
+def test_nb_tail_matches_poisson_and_widens_with_dispersion() -> None:
+    # P(Poisson(2) >= 5) = 1 - sum_{k<5} e^-2 2^k/k!
+    exact = 1 - sum(math.exp(-2) * 2**k / math.factorial(k) for k in range(5))
+    assert nb_upper(5, 2.0, 0.0) == pytest.approx(exact, rel=1e-9)
+    assert nb_upper(5, 2.0, 1e-6) == pytest.approx(exact, rel=1e-3)
+    assert nb_upper(5, 2.0, 0.5) > exact
+    assert nb_upper(0, 2.0, 0.1) == 1.0
+    assert gauss_upper(0.0) == pytest.approx(0.5)
+    assert surprise(1e-30) == 12.0
+
+
+def test_hysteresis_alarms_once_and_needs_a_calm_spell_to_clear() -> None:
+    t = Thresholds(possible_at=3, detect_at=6, clear_at=2, clear_after=3)
+    levels = [0, 4, 7, 1, 8, 1, 1, 1, 0, 7]
+    assert replay(levels, t) == [False, False, True, False, False, False, False, False, False, True]
+    m = Hysteresis(t)
+    assert m.step(9, may_detect=False) == (CrowdState.POSSIBLE, False)
+    with pytest.raises(ValueError):
+        Thresholds(possible_at=5, detect_at=4, clear_at=1, clear_after=1)
+
+
+def test_value_detector_finds_a_level_shift_and_stays_quiet_on_noise() -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.normal(10, 1, 3000)
+    quiet = ValueDetector(learn=300)
+    assert not any(quiet.update(float(v)).alarm for v in noise)
+    shifted = np.concatenate([noise[:2000], noise[2000:] + 8])
+    det = ValueDetector(learn=300)
+    alarms = [i for i, v in enumerate(shifted) if det.update(float(v)).alarm]
+    assert alarms and 2000 <= alarms[0] <= 2003
+    assert len(alarms) == 1
+
+
+def _daily(minute: datetime, peak: float) -> float:
+    hour = minute.hour + minute.minute / 60
+    return peak * (0.2 + 0.8 * math.exp(-(((hour - 13) / 4) ** 2)))
+
+
+def test_count_detector_learns_rhythm_and_detects_a_surge_at_onset() -> None:
+    rng = np.random.default_rng(2)
+    det = CountDetector()
+    surge_at = START + timedelta(days=6, hours=12)
+    alarms, states = [], []
+    for i in range(7 * 24 * 60):
+        minute = START + timedelta(minutes=i)
+        rate = _daily(minute, 5.0)
+        if surge_at <= minute < surge_at + timedelta(minutes=30):
+            rate *= 10
+        n = int(rng.poisson(rate))
+        score = det.update(minute, n, n)
+        states.append(score.state)
+        if score.alarm:
+            alarms.append(minute)
+    assert alarms == [alarms[0]]
+    assert surge_at <= alarms[0] <= surge_at + timedelta(minutes=2)
+    expected = det.baseline.expected(START + timedelta(days=7, hours=13))
+    assert expected == pytest.approx(5.0, rel=0.25)
+
+
+def test_count_detector_needs_many_networks() -> None:
+    det = CountDetector(CountConfig(learn_minutes=0))
+    for i in range(600):
+        det.update(START + timedelta(minutes=i), 0, 0)
+    # A flood from 20 networks: possible, never detected.
+    score = det.update(START + timedelta(minutes=600), 5000, 20)
+    assert score.state is CrowdState.POSSIBLE and not score.alarm
+    score = det.update(START + timedelta(minutes=601), 300, 300)
+    assert score.alarm and score.state is CrowdState.DETECTED
