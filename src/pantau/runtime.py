@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -22,5 +23,5 @@ class Runtime:
     redis: Redis | None = None
 
 
-Job = Callable[[Runtime], Awaitable[None]]
+Job = Callable[[Runtime], Coroutine[Any, Any, None]]
 """A background job: loops until cancelled."""

@@ -15,6 +15,7 @@ from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from pantau import __version__
+from pantau.coordination import run_exclusively
 from pantau.runtime import Job, Runtime
 from pantau.web import api, pages
 from pantau.web.limits import BodySizeLimit
@@ -37,7 +38,7 @@ async def _run_job(job: Job, runtime: Runtime) -> None:
     name = getattr(job, "__module__", repr(job))
     while True:
         try:
-            await job(runtime)
+            await run_exclusively(name, job, runtime, runtime.redis)
             return
         except asyncio.CancelledError:
             raise
