@@ -147,6 +147,9 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
         crowd_alarm=bool(crowd and crowd.alarm), probes_down=probes_down,
         official_state=off.page_state.value if off else None, boxes=tuple(boxes),
         evidence=tuple(evidence),
+        categories=dict(crowd.categories) if crowd else {},
+        regions=dict(crowd.regions) if crowd else {},
+        texts=dict(crowd.texts) if crowd else {},
     )
 
     probe_layer = attribution.layer if attribution else None

@@ -6,6 +6,7 @@ replays cheaply and the store, the web pages and the CLI all read the same shape
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -80,6 +81,10 @@ class Assessment:
     probes_down: bool = False
     official_state: str | None = None
     boxes: tuple[VantageBox, ...] = ()
+    categories: Mapping[str, int] = field(default_factory=dict)
+    """This minute's crowd reports by category, region and error text (for the pages)."""
+    regions: Mapping[str, int] = field(default_factory=dict)
+    texts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def bad(self) -> bool:

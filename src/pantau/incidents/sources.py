@@ -1,0 +1,36 @@
+"""Read the latest signals of every catalog service from the other domains' store methods.
+
+The one place where fusion depends on how crowd, probe and official results are stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pantau.catalog import Catalog, Service
+from pantau.incidents.engine import ServiceInput
+from pantau.official.mapping import service_components
+from pantau.signals import OfficialStatus
+from pantau.store.official import OfficialStoreMixin
+
+
+async def official_status(store: object, service: Service) -> OfficialStatus | None:
+    """What the service's status page says, narrowed to the service's own components."""
+    if service.status_page is None or not isinstance(store, OfficialStoreMixin):
+        return None
+    record = await store.official_page(str(service.status_page.url))
+    if record is None or record.snapshot is None:
+        return None
+    snap = record.snapshot
+    return snap.to_signal(service.slug,
+                          components=service_components(service, snap.components))
+
+
+async def gather(store: object, catalog: Catalog, at: datetime) -> list[ServiceInput]:
+    out = []
+    for service in catalog.services:
+        out.append(ServiceInput(
+            slug=service.slug, name=service.name, cdn=service.cdn,
+            official=await official_status(store, service),
+        ))
+    return out
