@@ -27,6 +27,13 @@ class PageServer:
     hits: dict[str, int] = field(default_factory=dict)
     not_modified: int = 0
     base: str = ""
+    _hit: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_hits(self, total: int) -> None:
+        """Until the server has answered `total` requests in all."""
+        while sum(self.hits.values()) < total:
+            self._hit.clear()
+            await asyncio.wait_for(self._hit.wait(), timeout=10)
 
     def json(self, path: str, doc: object, **kw: object) -> None:
         self.routes[path] = Route(json.dumps(doc).encode(), **kw)  # type: ignore[arg-type]
@@ -37,6 +44,7 @@ class PageServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
+        self._hit.set()
         route = self.routes.get(path)
         if route is None:
             return web.Response(status=404, text="not found")

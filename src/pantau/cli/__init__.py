@@ -24,6 +24,7 @@ err = Console(stderr=True, soft_wrap=True)
 COMMANDS: tuple[str, ...] = (
     "pantau.cli.serve",
     "pantau.cli.demo",
+    "pantau.cli.official",
     "pantau.cli.probe",
 )
 

@@ -68,7 +68,10 @@ async def detect(
                 doc.parse(doc.url, got.body)
                 return kind, url
         except PageError as exc:
-            if exc.kind in {errors.ErrorKind.UNREACHABLE, errors.ErrorKind.TIMEOUT}:
+            # A page that is down, slow or failing says nothing about its kind: report that.
+            if exc.kind in {errors.ErrorKind.UNREACHABLE, errors.ErrorKind.TIMEOUT} or (
+                exc.status is not None and exc.status >= 500
+            ):
                 raise
             last = exc
     got = await fetch(client, url, seconds=seconds)

@@ -77,6 +77,10 @@ async def watch_page(
             )
             await clock.sleep(next_delay(interval, failures, rng))
     poller = PagePoller(url, ADAPTERS[kind], client, clock, timeout=page_timeout)
+    # After a restart the stored snapshot is the last known state until the page answers.
+    stored = await store.official_page(watch.url)
+    if stored is not None and stored.snapshot is not None and stored.snapshot.kind is kind:
+        poller.snapshot = stored.snapshot
     while True:
         result = await poller.poll()
         if result.error is not None:

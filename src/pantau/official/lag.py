@@ -86,6 +86,18 @@ def pair(
     return samples
 
 
+def distinct_alarms(alarms: Iterable[datetime], gap: timedelta = BEFORE) -> list[datetime]:
+    """Alarms closer than `gap` to the previous one are the same event (several services
+    on one vendor page alarm together); keep the first of each run."""
+    kept: list[datetime] = []
+    last: datetime | None = None
+    for at in sorted(alarms):
+        if last is None or at - last >= gap:
+            kept.append(at)
+        last = at
+    return kept
+
+
 def _quantile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     if len(ordered) == 1:

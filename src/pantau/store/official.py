@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,8 +147,11 @@ class OfficialStoreMixin(StoreBase):
                 "kind": kind.value,
                 "checked_at": at,
                 "failures": failures,
-                "snapshot": snapshot_dict(snapshot) if snapshot else None,
             }
+            # A page never read in this process has no snapshot to give; the stored one
+            # is then the last known state and stays.
+            if snapshot is not None:
+                values["snapshot"] = snapshot_dict(snapshot)
             if error is None:
                 values["last_success_at"] = at
             else:
@@ -189,10 +192,13 @@ class OfficialStoreMixin(StoreBase):
             if row is None:
                 return None
             m = row._mapping
+            snapshot = snapshot_from_dict(m["snapshot"]) if m["snapshot"] else None
+            if snapshot is not None and m["failures"]:
+                snapshot = replace(snapshot, stale=True, error=m["last_error"])
             return PageRecord(
                 url=m["url"],
                 kind=PageKind(m["kind"]),
-                snapshot=snapshot_from_dict(m["snapshot"]) if m["snapshot"] else None,
+                snapshot=snapshot,
                 checked_at=_aware(m["checked_at"]),
                 last_success_at=_aware(m["last_success_at"]) if m["last_success_at"] else None,
                 failures=m["failures"],

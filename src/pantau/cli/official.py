@@ -1,0 +1,145 @@
+"""`pantau official URL`: what a vendor's status page says right now."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pantau.clock import SystemClock
+from pantau.official.detect import ADAPTERS, CATALOG_KINDS, detect
+from pantau.official.errors import PageError
+from pantau.official.fetch import new_client
+from pantau.official.model import PageSnapshot
+from pantau.official.poller import PagePoller
+from pantau.official.serialize import snapshot_dict
+from pantau.signals import OfficialPageState, Text
+
+STATE_TEXT: dict[OfficialPageState, Text] = {
+    OfficialPageState.OPERATIONAL: Text("operational", "beroperasi normal"),
+    OfficialPageState.DEGRADED: Text("degraded", "menurun"),
+    OfficialPageState.PARTIAL_OUTAGE: Text("partial outage", "gangguan sebagian"),
+    OfficialPageState.MAJOR_OUTAGE: Text("major outage", "gangguan besar"),
+    OfficialPageState.MAINTENANCE: Text("maintenance", "pemeliharaan"),
+}
+STATE_STYLE = {
+    OfficialPageState.OPERATIONAL: "green",
+    OfficialPageState.DEGRADED: "yellow",
+    OfficialPageState.PARTIAL_OUTAGE: "dark_orange",
+    OfficialPageState.MAJOR_OUTAGE: "red",
+    OfficialPageState.MAINTENANCE: "blue",
+}
+LABELS = {
+    "components": Text("Components", "Komponen"),
+    "incidents": Text("Open incidents", "Insiden terbuka"),
+    "none": Text("No open incidents.", "Tidak ada insiden terbuka."),
+    "maintenance": Text("Maintenance", "Pemeliharaan"),
+    "all_ok": Text("All components operational.", "Semua komponen beroperasi normal."),
+}
+
+
+async def read_page(url: str, kind: str, seconds: float) -> PageSnapshot:
+    async with new_client() as client:
+        page_kind = CATALOG_KINDS[kind]
+        if page_kind is None:
+            page_kind, url = await detect(client, url, seconds=seconds)
+        poller = PagePoller(url, ADAPTERS[page_kind], client, SystemClock(), timeout=seconds)
+        result = await poller.poll()
+        if result.error is not None:
+            raise result.error
+        assert result.snapshot is not None
+        return result.snapshot
+
+
+def show(snap: PageSnapshot, lang: str, console: Console) -> None:
+    def t(key: str) -> str:
+        return LABELS[key].get(lang)
+
+    state = STATE_TEXT[snap.state].get(lang)
+    console.print(
+        f"[bold]{snap.name or snap.url}[/bold]  [{STATE_STYLE[snap.state]}]{state}[/]"
+        + (f" — {snap.description}" if snap.description else "")
+    )
+    console.print(f"[dim]{snap.url} ({snap.kind.value})[/dim]")
+    bad = [c for c in snap.components if c.state.value != "operational"]
+    if snap.components:
+        if bad:
+            table = Table(title=t("components"), title_justify="left")
+            table.add_column("")
+            table.add_column("")
+            for c in bad:
+                table.add_row(c.name, c.state.value.replace("_", " "))
+            console.print(table)
+        else:
+            console.print(t("all_ok"))
+    console.print(f"\n[bold]{t('incidents')}[/bold]")
+    if not snap.open_incidents:
+        console.print(t("none"))
+    for inc in snap.open_incidents:
+        latest = inc.updates[-1] if inc.updates else None
+        console.print(
+            f"• {inc.title} [bold]{inc.status}[/bold] "
+            f"({inc.first_post_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+        )
+        if latest and latest.body:
+            console.print(f"  {latest.body}", highlight=False)
+        if inc.components:
+            console.print(f"  [dim]{', '.join(inc.components)}[/dim]")
+    if snap.current_maintenances:
+        console.print(f"\n[bold]{t('maintenance')}[/bold]")
+        for m in snap.current_maintenances:
+            window = ""
+            if m.scheduled_for:
+                window = f" {m.scheduled_for.astimezone(UTC):%Y-%m-%d %H:%M}"
+                if m.scheduled_until:
+                    window += f"–{m.scheduled_until.astimezone(UTC):%H:%M} UTC"
+            console.print(f"• {m.title} [bold]{m.status}[/bold]{window}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def official(
+        url: str = typer.Argument(..., help="The status page address."),
+        kind: str = typer.Option(
+            "auto", help="statuspage, incidentio, rss, atom or auto (detect)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+        lang: str = typer.Option("en", help="Language of the text: en or id."),
+        timeout: float = typer.Option(10.0, min=0.1, help="Seconds to wait for the page."),
+    ) -> None:
+        """Print what a vendor's status page says right now.
+
+        Exit status: 0 read, 1 the page could not be read, 2 bad usage.
+        """
+        from pantau.cli import CliError
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CliError(f"not an http(s) URL: {url!r}", code=2)
+        if kind not in CATALOG_KINDS:
+            raise CliError(f"--kind must be one of {', '.join(CATALOG_KINDS)}", code=2)
+        if lang not in ("en", "id"):
+            raise CliError("--lang must be en or id", code=2)
+        try:
+            snap = asyncio.run(read_page(url, kind, timeout))
+        except PageError as exc:
+            if as_json:
+                typer.echo(
+                    json.dumps(
+                        {
+                            "error": exc.kind.value,
+                            "message": exc.message,
+                            "message_id": f"{exc.url}: {exc.text.id}",
+                        }
+                    )
+                )
+            raise CliError(f"{exc.url}: {exc.text.get(lang)}") from None
+        if as_json:
+            typer.echo(json.dumps(snapshot_dict(snap), ensure_ascii=False, indent=2))
+        else:
+            show(snap, lang, Console(soft_wrap=True))

@@ -1,0 +1,146 @@
+"""JSON API for official status pages: what the vendor says, and how late it says it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from pantau.catalog import Catalog, Service
+from pantau.official.lag import AlarmTimes, distinct_alarms, pair, summarise
+from pantau.official.mapping import service_components
+from pantau.official.serialize import incident_dict
+from pantau.store.official import OfficialStoreMixin
+
+router = APIRouter()
+
+
+def _store(request: Request) -> OfficialStoreMixin:
+    store = request.app.state.store
+    if not isinstance(store, OfficialStoreMixin):
+        raise HTTPException(503, "official status storage is not enabled on this server")
+    return store
+
+
+def _service(request: Request, slug: str) -> Service:
+    catalog: Catalog = request.app.state.catalog
+    service = catalog.get(slug)
+    if service is None:
+        raise HTTPException(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
+    return service
+
+
+def _page_url(service: Service) -> str:
+    if service.status_page is None:
+        raise HTTPException(
+            404, f"service {service.slug!r} has no official status page in the catalog"
+        )
+    return str(service.status_page.url)
+
+
+@router.get(
+    "/api/v1/services/{slug}/official",
+    summary="What the service's official status page says: state, incidents, maintenance",
+)
+async def official(request: Request, slug: str) -> dict[str, Any]:
+    service = _service(request, slug)
+    url = _page_url(service)
+    store = _store(request)
+    record = await store.official_page(url)
+    out: dict[str, Any] = {
+        "service": slug,
+        "page_url": url,
+        "checked": record is not None,
+        "kind": None,
+        "state": None,
+        "page_state": None,
+        "description": "",
+        "stale": True,
+        "fetched_at": None,
+        "checked_at": None,
+        "last_success_at": None,
+        "failures": 0,
+        "last_error": None,
+        "components": [],
+        "open_incidents": [],
+        "maintenance": [],
+    }
+    if record is None:
+        return out
+    out |= {
+        "kind": record.kind.value,
+        "checked_at": record.checked_at.isoformat(),
+        "last_success_at": record.last_success_at.isoformat() if record.last_success_at else None,
+        "failures": record.failures,
+        "stale": record.failures > 0 or record.snapshot is None,
+    }
+    if record.failures and record.last_error:
+        out["last_error"] = {
+            "en": record.last_error,
+            "id": record.last_error_id,
+            "at": record.last_error_at.isoformat() if record.last_error_at else None,
+        }
+    snap = record.snapshot
+    if snap is None:
+        return out
+    names = service_components(service, snap.components)
+    view = snap.to_signal(slug, components=names)
+    wanted = set(names) if names is not None else None
+    open_ids = {i.id for i in view.incidents}
+    maint_ids = {m.id for m in view.maintenance}
+    out |= {
+        "state": view.page_state.value,
+        "page_state": snap.state.value,
+        "description": snap.description,
+        "fetched_at": snap.fetched_at.isoformat(),
+        "components": [
+            {"name": c.name, "state": c.state.value, "group": c.group}
+            for c in snap.components
+            if wanted is None or c.name in wanted
+        ],
+        "open_incidents": [incident_dict(i) for i in snap.incidents if i.id in open_ids],
+        "maintenance": [incident_dict(m) for m in snap.maintenances if m.id in maint_ids],
+    }
+    return out
+
+
+def _alarm_times(request: Request) -> AlarmTimes:
+    times: AlarmTimes | None = getattr(request.app.state, "official_alarm_times", None)
+    if times is None:
+        raise HTTPException(503, "pantau's own alarm times are not available on this server")
+    return times
+
+
+@router.get(
+    "/api/v1/official/lag",
+    summary="Per vendor: how long after pantau's first alarm the vendor first posted",
+)
+async def lag(request: Request, days: int = Query(30, ge=1, le=365)) -> JSONResponse:
+    catalog: Catalog = request.app.state.catalog
+    store = _store(request)
+    alarm_times = _alarm_times(request)
+    now = request.app.state.clock.now()
+    since = now - timedelta(days=days)
+    by_page: dict[str, list[Service]] = {}
+    for service in catalog.services:
+        if service.status_page is not None:
+            by_page.setdefault(str(service.status_page.url), []).append(service)
+    vendors = []
+    for url, services in by_page.items():
+        posts = await store.official_first_posts(url, since - timedelta(hours=1), now)
+        # Services sharing a page usually alarm together for one vendor event.
+        alarms = distinct_alarms(
+            [at for s in services for at in await alarm_times(s.slug, since, now)]
+        )
+        summary = summarise(url, pair(alarms, posts, now))
+        vendors.append(
+            {
+                "page_url": url,
+                "services": [s.slug for s in services],
+                **{k: v for k, v in asdict(summary).items() if k != "vendor"},
+            }
+        )
+    return JSONResponse({"days": days, "since": since.isoformat(), "vendors": vendors})

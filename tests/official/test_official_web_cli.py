@@ -1,0 +1,197 @@
+"""The official API router, the background job and `pantau official`, end to end on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from official_fixtures import sp_incident, sp_maintenance, sp_summary
+from official_server import PageServer
+
+from pantau.catalog import Catalog
+from pantau.clock import FrozenClock
+from pantau.official.job import Watch, watch_page, watches
+from pantau.official.model import PageKind
+from pantau.store import Store
+from pantau.store.official import OfficialStoreMixin
+from pantau.web.official import router
+
+T = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
+
+
+class _Store(Store, OfficialStoreMixin):
+    pass
+
+
+def _catalog(page: str, kind: str = "statuspage") -> Catalog:
+    return Catalog.from_entries(
+        [
+            {
+                "slug": "chatgpt",
+                "name": "ChatGPT",
+                "aliases": ["openai"],
+                "status_page": {"url": page, "kind": kind},
+            },
+            {"slug": "sora", "name": "Sora", "status_page": {"url": page, "kind": kind}},
+            {"slug": "nopage", "name": "No Page"},
+        ],
+        "test",
+    )
+
+
+@pytest.fixture
+async def sstore(tmp_path: Path) -> AsyncIterator[_Store]:
+    s = _Store(f"sqlite:///{tmp_path}/p.db")
+    s.migrate()
+    await s.start()
+    yield s
+    await s.close()
+
+
+def _app(store: _Store, catalog: Catalog, clock: FrozenClock) -> FastAPI:
+    app = FastAPI()
+    app.include_router(router)
+    app.state.store, app.state.catalog, app.state.clock = store, catalog, clock
+    return app
+
+
+async def _run_job_for(
+    store: _Store, page_server: PageServer, clock: FrozenClock, polls: int
+) -> None:
+    """Run the real job loop until it has recorded `polls` polls."""
+    async with httpx.AsyncClient() as client:
+        task = asyncio.create_task(
+            watch_page(
+                store,
+                client,
+                clock,
+                Watch(page_server.base + "/", None),
+                interval=60,
+                rng=random.Random(1),
+            )
+        )
+        await page_server.wait_hits(polls)
+        await asyncio.sleep(0.05)  # let the last poll's record reach the store
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_job_and_api(page_server: PageServer, sstore: _Store) -> None:
+    inc = sp_incident(components=["ChatGPT"])
+    page_server.json(
+        "/api/v2/summary.json",
+        sp_summary(
+            "major", chatgpt="major_outage", incidents=[inc], maintenances=[sp_maintenance()]
+        ),
+    )
+    clock = FrozenClock(T)
+    catalog = _catalog(page_server.base + "/")
+    assert watches(catalog) == [Watch(page_server.base + "/", PageKind.STATUSPAGE)]
+    await _run_job_for(sstore, page_server, clock, polls=4)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(_app(sstore, catalog, clock)), base_url="http://t"
+    ) as web:
+        chat = (await web.get("/api/v1/services/chatgpt/official")).json()
+        assert chat["checked"] and chat["state"] == "major_outage"  # its component's state
+        assert chat["page_state"] == "partial_outage" and not chat["stale"]
+        assert [c["name"] for c in chat["components"]] == ["ChatGPT"]
+        assert [i["id"] for i in chat["open_incidents"]] == ["inc1"]
+        assert chat["open_incidents"][0]["first_post_at"] == "2025-01-23T12:10:00+00:00"
+        sora = (await web.get("/api/v1/services/sora/official")).json()
+        # Sora's own component is fine and the incident names only ChatGPT.
+        assert sora["state"] == "operational" and sora["open_incidents"] == []
+        assert sora["maintenance"] == []  # the window touches the API component only
+        missing = await web.get("/api/v1/services/nopage/official")
+        assert missing.status_code == 404 and "no official status page" in missing.json()["detail"]
+        assert (await web.get("/api/v1/services/zzz/official")).status_code == 404
+        # The page goes down: the last state stays, marked stale with the error.
+        page_server.json("/api/v2/summary.json", {}, status=502)
+        await _run_job_for(sstore, page_server, clock, polls=sum(page_server.hits.values()) + 1)
+        chat = (await web.get("/api/v1/services/chatgpt/official")).json()
+        assert chat["stale"] and chat["state"] == "major_outage"
+        assert "HTTP 502" in chat["last_error"]["en"] and "HTTP 502" in chat["last_error"]["id"]
+        # Lag: pantau alarmed 25 minutes before the vendor's first post.
+        lag = await web.get("/api/v1/official/lag")
+        assert lag.status_code == 503 and "alarm times" in lag.json()["detail"]
+
+        async def alarm_times(service: str, since: datetime, until: datetime) -> Sequence[datetime]:
+            return [T - timedelta(minutes=15)] if service in ("chatgpt", "sora") else []
+
+        web._transport.app.state.official_alarm_times = alarm_times  # type: ignore[attr-defined]
+        clock.advance(3600 * 8)
+        (vendor,) = (await web.get("/api/v1/official/lag?days=7")).json()["vendors"]
+        assert vendor["services"] == ["chatgpt", "sora"]
+        assert (vendor["incidents"], vendor["admitted"], vendor["median_s"]) == (1, 1, 1500.0)
+
+
+async def test_job_records_unreachable_page(dead_url: str, sstore: _Store) -> None:
+    clock = FrozenClock(T)
+    async with httpx.AsyncClient() as client:
+        task = asyncio.create_task(
+            watch_page(
+                sstore,
+                client,
+                clock,
+                Watch(dead_url + "/", None),
+                interval=60,
+                rng=random.Random(1),
+            )
+        )
+        for _ in range(200):
+            if await sstore.official_errors(dead_url + "/"):
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    (err,) = (await sstore.official_errors(dead_url + "/"))[:1]
+    assert err.kind == "unreachable" and "could not connect" in err.message
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pantau", "official", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+async def test_cli_prints_page_text_and_json(page_server: PageServer) -> None:
+    page_server.json(
+        "/api/v2/summary.json",
+        sp_summary(
+            "major",
+            chatgpt="major_outage",
+            incidents=[sp_incident(components=["ChatGPT"])],
+            maintenances=[sp_maintenance()],
+        ),
+    )
+    text = await asyncio.to_thread(_cli, page_server.base + "/", "--lang", "id")
+    assert text.returncode == 0, text.stderr
+    assert "gangguan sebagian" in text.stdout and "Elevated error rates" in text.stdout
+    assert "Database upgrade" in text.stdout
+    out = await asyncio.to_thread(_cli, page_server.base + "/", "--json", "--kind", "statuspage")
+    assert out.returncode == 0
+    doc = json.loads(out.stdout)
+    assert doc["state"] == "partial_outage" and doc["incidents"][0]["id"] == "inc1"
+
+
+async def test_cli_errors(page_server: PageServer, dead_url: str) -> None:
+    page_server.raw("/api/v2/summary.json", b'{"page": ', content_type="application/json")
+    bad = await asyncio.to_thread(_cli, page_server.base + "/", "--kind", "statuspage")
+    assert bad.returncode == 1 and "cut off" in bad.stderr and "Traceback" not in bad.stderr
+    down = await asyncio.to_thread(_cli, dead_url + "/", "--json")
+    assert down.returncode == 1 and json.loads(down.stdout)["error"] == "unreachable"
+    usage = await asyncio.to_thread(_cli, "ftp://x", "--kind", "statuspage")
+    assert usage.returncode == 2 and "not an http(s) URL" in usage.stderr
+    kind = await asyncio.to_thread(_cli, "http://x/", "--kind", "gopher")
+    assert kind.returncode == 2 and "--kind must be one of" in kind.stderr
