@@ -41,6 +41,9 @@ class CountConfig:
     min_networks: int = 25
     learn_minutes: int = 60
     """No detection in a service's first hour: its level is still a guess."""
+    adapt_after_minutes: int = 6 * 60
+    """An anomaly longer than this is taken as the new normal and learnt again (at
+    the capped pace), so a service that grew for good is not "down" for ever."""
     dispersion_prior: float = 0.05
     dispersion_floor: float = 0.01
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
@@ -67,6 +70,7 @@ class CountDetector:
     _machine: Hysteresis = field(init=False)
     _dispersion: float = 0.0
     _seen: int = 0
+    _abnormal_for: int = 0
 
     def __post_init__(self) -> None:
         horizon = max(self.config.scales)
@@ -100,7 +104,12 @@ class CountDetector:
         level = surprise(best * len(cfg.scales))
         may_detect = self._seen > cfg.learn_minutes and sum(self._networks) >= cfg.min_networks
         state, alarm = self._machine.step(level, may_detect)
-        if state is CrowdState.NORMAL and level < cfg.thresholds.clear_at:
+        self._abnormal_for = 0 if state is not CrowdState.DETECTED else self._abnormal_for + 1
+        # Learn from every minute that is not part of a detected anomaly (capped in
+        # the baseline). Skipping merely "surprising" minutes too would be a trap:
+        # a rising edge the baseline has not learnt yet would stay unlearnt for ever.
+        calm = state is not CrowdState.DETECTED
+        if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
             self._learn(minute, reporters, expected)
         return CountScore(minute, reporters, expected, level, level / MAX_SURPRISE, state, alarm)
 
@@ -108,6 +117,7 @@ class CountDetector:
         self.baseline.learn(minute, count)
         # Method of moments for Var = mu + d·mu², from minutes judged normal; the
         # weight of a minute grows with its expected count (small counts say little).
+        # Clipped on both sides: one-sided clipping would bias the estimate upwards.
         excess = ((count - expected) ** 2 - expected) / (expected * expected)
         weight = min(1.0, expected) / 2000.0
-        self._dispersion += weight * (min(max(excess, 0.0), 1.0) - self._dispersion)
+        self._dispersion += weight * (min(max(excess, -1.0), 1.0) - self._dispersion)
