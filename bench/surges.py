@@ -139,7 +139,8 @@ def main() -> int:
             f"{'×' + str(m):>6s} {total - missed[m]:4d}/{total:<4d} "
             f"{percentile(delays[m], 50):>7s} {percentile(delays[m], 90):>5s}   {' '.join(per)}"
         )
-    print(f"(delays in minutes after the surge's first minute; {time.perf_counter() - started:.0f} s)")
+    elapsed = time.perf_counter() - started
+    print(f"(delays in minutes after the surge's first minute; {elapsed:.0f} s)")
     return 0
 
 
