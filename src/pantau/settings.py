@@ -57,6 +57,21 @@ class Settings(BaseSettings):
         description="peers whose X-Forwarded-For is believed, comma-separated networks",
     )
     report_queue_size: int = Field(10_000, ge=1, description="pending writes before 503")
+    report_limit_address: str = Field(
+        "6/minute;30/hour", description="reports one client address may send (limits syntax)"
+    )
+    report_limit_network: str = Field(
+        "120/minute", description="reports one /24 (IPv4) or /48 (IPv6) network may send"
+    )
+    crowd_network_voices: int = Field(
+        3, ge=1, description="distinct reporters one network may add to the count per 30 min"
+    )
+    crowd_min_networks: int = Field(
+        25, ge=1, description="distinct networks (last 30 min) a crowd detection needs"
+    )
+    crowd_prior_rate: float = Field(
+        0.2, gt=0, description="reports per minute assumed for a service with no history"
+    )
 
     @field_validator("resolvers", mode="before")
     @classmethod
