@@ -204,7 +204,7 @@ def parse_widget(url: str, body: bytes) -> PagePart:
     state = worst(
         [
             *(PAGE_STATE[c.state] for c in components),
-            *(i.impact for i in incidents if i.impact is not None),
+            *(i.impact for i in incidents if i.impact and i.raises_state),
             *(OfficialPageState.MAINTENANCE for m in maintenances if m.status == "in_progress"),
         ]
     )

@@ -49,7 +49,6 @@ COMPONENT_TO_PAGE: dict[ComponentState, OfficialPageState] = {
     ComponentState.MAINTENANCE: OfficialPageState.MAINTENANCE,
 }
 
-OPEN_INCIDENT_STATES = frozenset({"investigating", "identified", "monitoring"})
 CLOSED_STATES = frozenset({"resolved", "postmortem", "completed"})
 ACTIVE_MAINTENANCE_STATES = frozenset({"in_progress", "verifying"})
 
@@ -64,6 +63,10 @@ class Component:
     name: str
     state: ComponentState
     group: str | None = None
+
+
+DIGEST_PREFIX = "h:"
+"""Marks an update key pantau made up because the vendor gave none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,12 @@ class Incident:
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATES
+
+    @property
+    def raises_state(self) -> bool:
+        """Open and not yet fixed: once the vendor is monitoring a deployed fix, the
+        component states say more than the incident's impact at its worst."""
+        return self.is_open and self.status != "monitoring"
 
     @property
     def first_post_at(self) -> datetime:
@@ -166,7 +175,7 @@ class PageSnapshot:
             state = worst(COMPONENT_TO_PAGE[c.state] for c in own)
             incidents = tuple(i for i in incidents if _touches(i, wanted))
             maint = tuple(m for m in maint if _touches(m, wanted))
-            state = worst([state, *(i.impact for i in incidents if i.impact is not None)])
+            state = worst([state, *(i.impact for i in incidents if i.impact and i.raises_state)])
         return OfficialStatus(
             service=service,
             fetched_at=self.fetched_at,
@@ -196,11 +205,20 @@ def merge_incidents(*groups: Iterable[Incident]) -> tuple[Incident, ...]:
                 merged[inc.id] = inc
                 continue
             newer, other = (inc, old) if inc.updated_at >= old.updated_at else (old, inc)
-            updates = {u.key: u for u in other.updates} | {u.key: u for u in newer.updates}
-            merged[inc.id] = replace(
-                newer, updates=tuple(sorted(updates.values(), key=lambda u: u.at))
-            )
+            merged[inc.id] = replace(newer, updates=_merge_updates(other.updates, newer.updates))
     return tuple(sorted(merged.values(), key=lambda i: i.created_at, reverse=True))
+
+
+def _merge_updates(*groups: Iterable[Update]) -> tuple[Update, ...]:
+    """The same post can come with the vendor's id (history) or a digest (widget): one
+    status at one instant is one post, and the vendor's id is kept when known."""
+    by_post: dict[tuple[str, datetime], Update] = {}
+    for group in groups:
+        for u in group:
+            old = by_post.get((u.status, u.at))
+            if old is None or old.key.startswith(DIGEST_PREFIX):
+                by_post[(u.status, u.at)] = u
+    return tuple(sorted(by_post.values(), key=lambda u: u.at))
 
 
 def combine(
@@ -217,7 +235,7 @@ def combine(
     if state is None:
         state = worst(
             [
-                *(i.impact or OfficialPageState.DEGRADED for i in incidents if i.is_open),
+                *(i.impact or OfficialPageState.DEGRADED for i in incidents if i.raises_state),
                 *(
                     OfficialPageState.MAINTENANCE
                     for m in maintenances

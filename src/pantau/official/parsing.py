@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pantau.official import errors
+from pantau.official.model import DIGEST_PREFIX
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,7 +39,7 @@ def validate_json(model: type[M], url: str, body: bytes) -> M:
 def digest_key(*parts: object) -> str:
     """A stable id for an update that carries none of its own."""
     raw = "\x1f".join("" if p is None else str(p) for p in parts)
-    return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+    return DIGEST_PREFIX + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 def earliest(*times: datetime | None) -> datetime | None:

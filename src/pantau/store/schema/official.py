@@ -65,10 +65,12 @@ official_updates = Table(
     metadata,
     Column("page_url", String(500), primary_key=True),
     Column("incident_id", String(200), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("status", String(40), nullable=False),
+    # One status at one instant is one post, whether the page gave it an id or not
+    # (the incident.io widget does not; the history documents do).
+    Column("at", DateTime(timezone=True), primary_key=True),
+    Column("status", String(40), primary_key=True),
+    Column("key", String(200), nullable=False),
     Column("body", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
     Column("components", JSON, nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
 )

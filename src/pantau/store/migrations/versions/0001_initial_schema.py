@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:49:19.500263
+Create Date: 2026-11-27 19:51:25.838188
 """
 
 from collections.abc import Sequence
@@ -120,13 +120,15 @@ def upgrade() -> None:
         "official_updates",
         sa.Column("page_url", sa.String(length=500), nullable=False),
         sa.Column("incident_id", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("status", sa.String(length=40), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("components", sa.JSON(), nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("page_url", "incident_id", "key", name=op.f("pk_official_updates")),
+        sa.PrimaryKeyConstraint(
+            "page_url", "incident_id", "at", "status", name=op.f("pk_official_updates")
+        ),
     )
     op.create_table(
         "probe_results",
