@@ -74,7 +74,7 @@ def to_verdict(
     at: datetime,
     reliable: bool = True,
 ) -> ProbeVerdict:
-    """The fusion stage's view of one classified check."""
+    """The fusion stage's view of one classified check; evidence includes the timings."""
     return ProbeVerdict(
         service=service,
         monitor=monitor,
@@ -86,7 +86,7 @@ def to_verdict(
         cdn=diagnosis.cdn,
         status=obs.status,
         total_ms=obs.timings.total_ms,
-        evidence=diagnosis.evidence,
+        evidence={**diagnosis.evidence, "timings": obs.timings.as_dict()},
         reliable=reliable,
     )
 

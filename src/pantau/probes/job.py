@@ -1,0 +1,79 @@
+"""The probe scheduler as a background job of `pantau serve`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pantau.catalog import Catalog
+from pantau.probes.assertions import ContentRules
+from pantau.probes.http import HttpCheck
+from pantau.probes.prober import Check, Prober
+from pantau.probes.resolve import DnsClient, Nameserver
+from pantau.probes.scheduler import Monitor, Scheduler
+from pantau.probes.ssrf import Guard
+from pantau.probes.vantage import SelfCheck
+
+if TYPE_CHECKING:
+    from pantau.runtime import Runtime
+
+DEFAULT_INTERVAL = 60.0
+
+# Independent operators' connectivity-check endpoints (the ones phones and laptops use
+# to detect captive portals). Asked only in production, only after a check failed.
+PUBLIC_CONNECTIVITY_TARGETS: tuple[Check, ...] = (
+    HttpCheck("https://www.google.com/generate_204", expected_status=(204,), timeout=5),
+    HttpCheck("https://cp.cloudflare.com/generate_204", expected_status=(204,), timeout=5),
+    HttpCheck("http://www.msftconnecttest.com/connecttest.txt", expected_status=(200,),
+              timeout=5),
+)
+
+
+def monitors_from_catalog(catalog: Catalog, interval: float = DEFAULT_INTERVAL) -> list[Monitor]:
+    monitors = []
+    for service in catalog.services:
+        for endpoint in service.endpoints:
+            url = str(endpoint.url)
+            check = HttpCheck(
+                url=url,
+                expected_status=endpoint.expect_status,
+                content=ContentRules(keyword=endpoint.keyword),
+            )
+            monitors.append(Monitor(id=f"{service.slug} {endpoint.kind.value} {url}",
+                                    service=service.slug, check=check, interval=interval))
+    return monitors
+
+
+async def run_scheduler(
+    ctx: Runtime, monitors: Sequence[Monitor], self_check_targets: Sequence[Check]
+) -> None:
+    """Run `monitors` from this vantage until cancelled, writing to the runtime's store."""
+    # Imported here: the store imports this package's types, so a top-level import
+    # would make `import pantau.store` and `import pantau.probes` depend on their order.
+    from pantau.store.probes import ProbesStoreMixin
+
+    settings = ctx.settings
+    store = ctx.store
+    if not isinstance(store, ProbesStoreMixin):
+        raise TypeError("the store lacks ProbesStoreMixin: add it to Store's bases")
+    # Monitors re-resolve every interval; caching answers for their TTL keeps 10k
+    # monitors from flooding the resolver while still following DNS changes.
+    dns = DnsClient([Nameserver.parse(r) for r in settings.resolvers], cache=True)
+    guard = Guard(allow_private=settings.allow_private_targets)
+    ca_file = str(settings.ca_file) if settings.ca_file else None
+    async with Prober(dns, guard, ca_file=ca_file, clock=ctx.clock) as prober:
+        scheduler = Scheduler(
+            monitors, prober, store.probe_record, ctx.clock,
+            vantage=settings.vantage,
+            self_check=SelfCheck(prober, self_check_targets, ctx.clock,
+                                 quorum=min(2, len(self_check_targets)) or 1),
+            states=await store.monitor_states(),
+        )
+        await scheduler.run()
+
+
+async def run(ctx: Runtime) -> None:
+    """Probe every catalog endpoint until cancelled."""
+    production = ctx.settings.environment == "production"
+    targets = PUBLIC_CONNECTIVITY_TARGETS if production else ()
+    await run_scheduler(ctx, monitors_from_catalog(ctx.catalog), targets)
