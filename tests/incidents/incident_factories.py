@@ -44,11 +44,12 @@ def cf_502(at: datetime, failing: int = 4, service: str = "chatgpt") -> list[Pro
 
 def crowd(at: datetime, state: CrowdState = CrowdState.NORMAL, reporters: int = 2,
           alarm: bool = False, categories: dict[str, int] | None = None,
-          regions: dict[str, int] | None = None, service: str = "chatgpt") -> CrowdMinute:
+          regions: dict[str, int] | None = None, service: str = "chatgpt",
+          texts: dict[str, int] | None = None) -> CrowdMinute:
     return CrowdMinute(service=service, minute=at, reporters=reporters, networks=reporters,
                        expected=3.0, score=0.0 if state is CrowdState.NORMAL else 9.0,
                        state=state, alarm=alarm, categories=categories or {},
-                       regions=regions or {})
+                       regions=regions or {}, texts=texts or {})
 
 
 def official(at: datetime, state: OfficialPageState = OfficialPageState.OPERATIONAL,

@@ -9,9 +9,14 @@ from datetime import datetime
 
 from pantau.catalog import Catalog, Service
 from pantau.incidents.engine import ServiceInput
+from pantau.incidents.fuse import FusionConfig
 from pantau.official.mapping import service_components
-from pantau.signals import OfficialStatus
+from pantau.signals import OfficialStatus, ProbeVerdict
 from pantau.store.official import OfficialStoreMixin
+from pantau.store.probes import ProbesStoreMixin
+
+PROBE_LIMIT = 200_000
+"""The store returns the oldest rows first; the limit must never cut the newest minutes."""
 
 
 async def official_status(store: object, service: Service) -> OfficialStatus | None:
@@ -26,11 +31,24 @@ async def official_status(store: object, service: Service) -> OfficialStatus | N
                           components=service_components(service, snap.components))
 
 
+async def probe_verdicts(store: object, at: datetime) -> dict[str, list[ProbeVerdict]]:
+    """Every service's probe verdicts recent enough for fusion to consider at `at`."""
+    if not isinstance(store, ProbesStoreMixin):
+        return {}
+    by_service: dict[str, list[ProbeVerdict]] = {}
+    since = at - FusionConfig().probe_freshness
+    for v in await store.probe_verdicts(since, limit=PROBE_LIMIT):
+        by_service.setdefault(v.service, []).append(v)
+    return by_service
+
+
 async def gather(store: object, catalog: Catalog, at: datetime) -> list[ServiceInput]:
+    probes = await probe_verdicts(store, at)
     out = []
     for service in catalog.services:
         out.append(ServiceInput(
             slug=service.slug, name=service.name, cdn=service.cdn,
+            probes=probes.get(service.slug, ()),
             official=await official_status(store, service),
         ))
     return out

@@ -136,15 +136,25 @@ class IncidentStoreMixin:
 
         return await self.read(q)
 
-    async def service_minutes(self, slug: str, since: datetime) -> list[MinuteRow]:
+    async def service_minutes(self, slug: str, since: datetime, *,
+                              crowd: bool = False) -> list[MinuteRow]:
+        """Minutes since `since`, oldest first; `crowd` also loads the per-minute breakdown
+        (categories, regions, texts), which the chart does not need."""
+
         def q(conn: Connection) -> list[MinuteRow]:
             t = service_minutes
-            rows = conn.execute(select(t).where(t.c.service == slug, t.c.at >= since)
+            cols = [t.c.at, t.c.state, t.c.layer, t.c.reporters, t.c.expected]
+            if crowd:
+                cols.append(t.c.crowd)
+            rows = conn.execute(select(*cols).where(t.c.service == slug, t.c.at >= since)
                                 .order_by(t.c.at))
-            return [MinuteRow(_aware(r.at), ServiceState(r.state), Layer(r.layer), r.reporters,
-                              r.expected, r.crowd.get("categories", {}),
-                              r.crowd.get("regions", {}), r.crowd.get("texts", {}))
-                    for r in rows]
+            out = []
+            for r in rows:
+                c = r.crowd if crowd else {}
+                out.append(MinuteRow(_aware(r.at), ServiceState(r.state), Layer(r.layer),
+                                     r.reporters, r.expected, c.get("categories", {}),
+                                     c.get("regions", {}), c.get("texts", {})))
+            return out
 
         return await self.read(q)
 

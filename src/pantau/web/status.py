@@ -1,0 +1,109 @@
+"""The verdict API: a service's fused status, the incident list, and live updates (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, tzinfo
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from pantau.catalog import Service
+from pantau.incidents.codec import incident_out
+from pantau.incidents.sources import official_status
+from pantau.incidents.timefmt import zone
+from pantau.incidents.view import ServiceView, build_view, view_json
+from pantau.store.incidents import IncidentStoreMixin, incident_store
+from pantau.web.api import CatalogDep, ServiceDep
+
+router = APIRouter()
+SSE_POLL_SECONDS = 2.0
+"""How often a live stream looks for a newer fused minute (wall-clock seconds)."""
+SSE_KEEPALIVE = 15
+
+
+def _store(request: Request) -> IncidentStoreMixin:
+    return incident_store(request.app.state.store)
+
+
+async def load_view(request: Request, service: Service, tz: tzinfo) -> ServiceView:
+    """Everything the reader sees about `service`, rendered in zone `tz`."""
+    store = _store(request)
+    now: datetime = request.app.state.clock.now()
+    stored = await store.service_state(service.slug)
+    shared = None
+    if stored is not None and stored[1] is not None and stored[1].shared_id:
+        shared = await store.incident(stored[1].shared_id)
+    official = await official_status(request.app.state.store, service)
+    past: list[int] = []
+    if stored is not None and stored[0].bad:
+        past = await store.past_durations(service.slug, stored[0].layer, before=now)
+    return build_view(service.slug, service.name, stored, shared, official, past, tz, now)
+
+
+@router.get("/api/v1/services/{slug}/status",
+            summary="Is it down? The fused state, verdict, cause, evidence and advice")
+async def service_status(request: Request, service: ServiceDep,
+                         tz: str | None = Query(None, description="IANA zone for times in "
+                                                "the verdict (default Asia/Jakarta)")
+                         ) -> dict[str, Any]:
+    return view_json(await load_view(request, service, zone(tz)))
+
+
+@router.get("/api/v1/incidents", summary="Recent incidents, newest first")
+async def list_incidents(request: Request, catalog: CatalogDep,
+                         service: str | None = None, state: str | None = Query(
+                             None, pattern="^(open|resolved)$"),
+                         limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    if service is not None and catalog.get(service) is None:
+        raise HTTPException(404, f"unknown service {service!r}; GET /api/v1/services lists them")
+    found = await _store(request).recent_incidents(service=service, limit=limit)
+    if state is not None:
+        found = [i for i in found if i.open == (state == "open")]
+    return [incident_out(i) for i in found]
+
+
+@router.get("/api/v1/incidents/{incident_id}", summary="One incident with its timeline")
+async def show_incident(request: Request, incident_id: str) -> dict[str, Any]:
+    store = _store(request)
+    inc = await store.incident(incident_id)
+    if inc is None:
+        raise HTTPException(404, f"no incident {incident_id!r}")
+    events = await store.incident_events(incident_id)
+    return {**incident_out(inc), "events": [
+        {"at": e.event.at.isoformat(), "kind": e.event.kind.value, "state": e.event.state.value,
+         "layer": e.event.layer.value, "text": {"en": e.event.text.en, "id": e.event.text.id}}
+        for e in events]}
+
+
+@router.get("/api/v1/services/{slug}/events", summary="Live status updates (Server-Sent Events)",
+            response_class=StreamingResponse)
+async def service_events(request: Request, service: ServiceDep,
+                         tz: str | None = None) -> StreamingResponse:
+    reader_zone = zone(tz)
+
+    async def stream() -> AsyncIterator[str]:
+        # Tell the browser how long to wait before reconnecting after a drop.
+        yield "retry: 5000\n\n"
+        last: str | None = None
+        idle = 0.0
+        while not await request.is_disconnected():
+            view = await load_view(request, service, reader_zone)
+            body = view_json(view)
+            key = json.dumps([body["at"], body["state"], body["layer"], body["incident"]],
+                             sort_keys=True)
+            if key != last:
+                last, idle = key, 0.0
+                data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+                yield f"id: {body['at']}\nevent: status\ndata: {data}\n\n"
+            elif idle >= SSE_KEEPALIVE:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(SSE_POLL_SECONDS)
+            idle += SSE_POLL_SECONDS
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,92 @@
+"""The verdict API, SSE stream and HTML pages over a real app and a real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from incident_app import chatgpt_outage, runtime
+from incident_factories import minute
+
+from pantau.clock import FrozenClock
+from pantau.web.app import create_app
+
+
+@pytest.fixture
+def client(sqlite_url: str) -> Iterator[TestClient]:
+    clock = FrozenClock(minute(5))
+    rt = runtime(sqlite_url, clock)
+    with TestClient(create_app(rt)) as test_client:
+        test_client.portal.call(chatgpt_outage, rt.store)  # type: ignore[union-attr]
+        yield test_client
+
+
+def test_status_api(client: TestClient) -> None:
+    body: dict[str, Any] = client.get("/api/v1/services/chatgpt/status").json()
+    assert (body["state"], body["layer"], body["scope"]) == ("outage", "origin", "everyone")
+    assert body["verdict"]["en"].startswith(
+        "ChatGPT is down for everyone since 18:33 WIB; the server behind Cloudflare is not "
+        "answering; it is not your connection")
+    assert "sejak 18.33 WIB" in body["verdict"]["id"]
+    assert body["incident"]["id"] == "chatgpt-20250123-1133"
+    assert body["incident"]["official_ack_at"].startswith("2025-01-23T11:35")
+    # The official page has not been polled in this test, so there is nothing to follow.
+    assert [a["kind"] for a in body["advice"]] == ["wait"]
+    assert body["probes"]["failing_vantages"] == 4
+    utc = client.get("/api/v1/services/chatgpt/status", params={"tz": "UTC"}).json()
+    assert "since 11:33 UTC" in utc["verdict"]["en"]
+    assert client.get("/api/v1/services/discord/status").json()["state"] == "unknown"
+    assert client.get("/api/v1/services/nope/status").status_code == 404
+
+
+def test_incidents_api(client: TestClient) -> None:
+    listed = client.get("/api/v1/incidents").json()
+    assert [i["id"] for i in listed] == ["chatgpt-20250123-1133"]
+    assert client.get("/api/v1/incidents", params={"state": "resolved"}).json() == []
+    one = client.get("/api/v1/incidents/chatgpt-20250123-1133").json()
+    assert [e["kind"] for e in one["events"]] == ["opened", "official"]
+    assert client.get("/api/v1/incidents/none").status_code == 404
+    assert client.get("/api/v1/incidents", params={"service": "nope"}).status_code == 404
+
+
+def test_service_page_in_both_languages(client: TestClient) -> None:
+    en = client.get("/services/chatgpt", params={"lang": "en", "tz": "Asia/Jakarta"})
+    assert en.status_code == 200
+    html = en.text
+    assert '<html lang="en">' in html
+    assert "ChatGPT is down for everyone since 18:33 WIB" in html
+    assert "<svg" in html and "Problem reports in the last 24 hours" in html
+    assert 'id="top-problems"' in html and "67 %" in html  # website 120 of 180
+    assert "Bad gateway Error code 502" in html
+    assert 'id="probe-matrix"' in html and "Working" in html and "Error" in html
+    assert 'action="/api/v1/services/chatgpt/reports"' in html
+    assert len(en.content) < 100_000
+    assert "https://" not in html.split("<main", 1)[1].replace(
+        'href="https://status.example.test/"', "")
+    idn = client.get("/services/chatgpt", params={"lang": "id"}).text
+    assert '<html lang="id">' in idn and "ChatGPT sedang down untuk semua orang sejak 18.33 WIB" \
+        in idn
+    assert "Situs web" in idn
+
+
+def test_incident_and_history_pages(client: TestClient) -> None:
+    page = client.get("/incidents/chatgpt-20250123-1133", params={"lang": "en"})
+    assert page.status_code == 200 and "ChatGPT outage" in page.text
+    assert "Elevated errors on ChatGPT" in page.text
+    assert client.get("/incidents/nope").status_code == 404
+    history = client.get("/history", params={"service": "chatgpt", "lang": "id"})
+    assert "Gangguan ChatGPT" in history.text
+
+
+def test_sse_stream_sends_the_current_status(client: TestClient) -> None:
+    with client.stream("GET", "/api/v1/services/chatgpt/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = []
+        for line in stream.iter_lines():
+            lines.append(line)
+            if line.startswith("data: "):
+                break
+    assert "event: status" in lines
+    assert '"state":"outage"' in lines[-1]
