@@ -237,3 +237,39 @@ def test_bad_feeds_give_clear_errors(body: bytes, kind: ErrorKind) -> None:
     with pytest.raises(PageError) as caught:
         parse_feed("http://status.test/history.rss", body)
     assert caught.value.kind is kind
+
+
+def test_monitoring_incident_does_not_raise_the_state() -> None:
+    inc = sp_incident(
+        status="monitoring",
+        components=["ChatGPT"],
+        updates=[
+            ("u1", "investigating", "2025-01-23T12:10:00Z"),
+            ("u2", "monitoring", "2025-01-23T12:40:00Z"),
+        ],
+    )
+    snap = combine(
+        PageKind.STATUSPAGE,
+        URL,
+        NOW,
+        [parse_summary(URL, _b(sp_summary("major", incidents=[inc])))],
+    )
+    view = snap.to_signal("chatgpt", components=["ChatGPT"])
+    assert view.page_state is OfficialPageState.OPERATIONAL  # its component is back
+    assert [i.status for i in view.incidents] == ["monitoring"]  # still listed
+
+
+def test_widget_post_and_history_post_are_one_update() -> None:
+    widget_part = parse_widget(
+        "w",
+        _b(
+            widget(
+                incidents=[
+                    {**widget_incident(), "id": "inc1", "last_update_at": "2025-01-23T12:10:00Z"}
+                ]
+            )
+        ),
+    )
+    history = parse_incidents(URL, _b({"page": {"name": "x"}, "incidents": [sp_incident()]}))
+    (merged,) = combine(PageKind.INCIDENTIO, URL, NOW, [widget_part, history]).incidents
+    assert [u.key for u in merged.updates] == ["u1"]  # the vendor's id wins over a digest

@@ -14,7 +14,12 @@ from pantau.official.model import Incident, PageKind, PageSnapshot, Update
 from pantau.signals import OfficialPageState
 from pantau.store import Store
 from pantau.store.official import OfficialStoreMixin
-from pantau.store.schema import metadata
+from pantau.store.schema.official import (
+    official_incidents,
+    official_page_errors,
+    official_pages,
+    official_updates,
+)
 
 T = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
 URL = "https://status.example/"
@@ -31,8 +36,14 @@ async def ostore(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         instance.migrate()
     else:
         instance = _Store(request.getfixturevalue("postgres_url"))
+        # The session database is shared by every test area: clear only these tables.
         with instance.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
+            for table in (
+                official_pages,
+                official_page_errors,
+                official_incidents,
+                official_updates,
+            ):
                 conn.execute(table.delete())
     await instance.start()
     yield instance

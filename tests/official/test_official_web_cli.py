@@ -19,9 +19,13 @@ from official_server import PageServer
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
+from pantau.incidents.model import Incident, Scope
 from pantau.official.job import Watch, watch_page, watches
 from pantau.official.model import PageKind
+from pantau.signals import Layer, ServiceState
+from pantau.signals import Text as SText
 from pantau.store import Store
+from pantau.store.incidents import IncidentStoreMixin
 from pantau.store.official import OfficialStoreMixin
 from pantau.web.official import router
 
@@ -195,3 +199,43 @@ async def test_cli_errors(page_server: PageServer, dead_url: str) -> None:
     assert usage.returncode == 2 and "not an http(s) URL" in usage.stderr
     kind = await asyncio.to_thread(_cli, "http://x/", "--kind", "gopher")
     assert kind.returncode == 2 and "--kind must be one of" in kind.stderr
+
+
+class _BothStore(Store, OfficialStoreMixin, IncidentStoreMixin):
+    pass
+
+
+async def test_lag_reads_alarm_times_from_the_incident_store(
+    page_server: PageServer, tmp_path: Path
+) -> None:
+    store = _BothStore(f"sqlite:///{tmp_path}/both.db")
+    store.migrate()
+    await store.start()
+    try:
+        catalog = _catalog(page_server.base + "/")
+        await store.sync_catalog(catalog, T)
+        opened = T - timedelta(minutes=20)
+        inc = Incident(
+            id="chatgpt-1",
+            service="chatgpt",
+            started_at=opened - timedelta(minutes=3),
+            opened_at=opened,
+            state=ServiceState.OUTAGE,
+            worst_state=ServiceState.OUTAGE,
+            layer=Layer.ORIGIN,
+            scope=Scope.EVERYONE,
+            title=SText("down", "mati"),
+        )
+        await store.save_fusion(T, [], {}, [inc], [])
+        page_server.json("/api/v2/summary.json", sp_summary(incidents=[sp_incident()]))
+        await _run_job_for(store, page_server, FrozenClock(T), polls=3)
+        clock = FrozenClock(T + timedelta(hours=8))
+        app = _app(store, catalog, clock)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://t"
+        ) as web:
+            (vendor,) = (await web.get("/api/v1/official/lag")).json()["vendors"]
+        # First post 12:10, pantau's alarm 11:40.
+        assert (vendor["admitted"], vendor["median_s"]) == (1, 1800.0)
+    finally:
+        await store.close()

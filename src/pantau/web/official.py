@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -13,6 +14,7 @@ from pantau.catalog import Catalog, Service
 from pantau.official.lag import AlarmTimes, distinct_alarms, pair, summarise
 from pantau.official.mapping import service_components
 from pantau.official.serialize import incident_dict
+from pantau.store.incidents import IncidentStoreMixin
 from pantau.store.official import OfficialStoreMixin
 
 router = APIRouter()
@@ -107,11 +109,26 @@ async def official(request: Request, slug: str) -> dict[str, Any]:
     return out
 
 
+def incident_alarm_times(store: IncidentStoreMixin, limit: int = 1000) -> AlarmTimes:
+    """pantau's alarm times from the incidents the fusion stage opened: an incident's
+    `opened_at` is when pantau said "this is down"."""
+
+    async def alarm_times(service: str, since: datetime, until: datetime) -> Sequence[datetime]:
+        recent = await store.recent_incidents(service=service, limit=limit)
+        return [i.opened_at for i in recent if since <= i.opened_at <= until]
+
+    return alarm_times
+
+
 def _alarm_times(request: Request) -> AlarmTimes:
+    # An explicit source on the app wins (replays, tests); else the incident store.
     times: AlarmTimes | None = getattr(request.app.state, "official_alarm_times", None)
-    if times is None:
-        raise HTTPException(503, "pantau's own alarm times are not available on this server")
-    return times
+    if times is not None:
+        return times
+    store = request.app.state.store
+    if isinstance(store, IncidentStoreMixin):
+        return incident_alarm_times(store)
+    raise HTTPException(503, "pantau's own alarm times are not available on this server")
 
 
 @router.get(
