@@ -26,6 +26,11 @@ COMMANDS: tuple[str, ...] = (
     "pantau.cli.demo",
     "pantau.cli.official",
     "pantau.cli.probe",
+    "pantau.cli.lab",
+    "pantau.cli.check",
+    "pantau.cli.wait",
+    "pantau.cli.detect",
+    "pantau.cli.report",
 )
 
 

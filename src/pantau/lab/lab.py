@@ -214,7 +214,12 @@ class Lab:
         state = state_at(scenario, offset)
         for slug in self.services:
             if slug not in state.origin:
-                continue
+                # A service the scenario does not name keeps whatever it was doing.
+                state.origin[slug] = self.state.origin[slug]
+                state.edge[slug] = self.state.edge[slug]
+                state.dns[slug] = self.state.dns[slug]
+                state.pages[slug] = self.state.pages[slug]
+        for slug in self.services:
             await self.set_origin(slug, state.origin[slug])
             if self.services[slug].edge is not None:
                 self.set_edge(slug, state.edge[slug])
