@@ -235,7 +235,38 @@ async def test_lag_reads_alarm_times_from_the_incident_store(
             transport=httpx.ASGITransport(app), base_url="http://t"
         ) as web:
             (vendor,) = (await web.get("/api/v1/official/lag")).json()["vendors"]
+            old = (await web.get("/api/v1/services/chatgpt/official")).json()
+        assert old["stale"] and old["failures"] == 0  # no error, but last read 8 hours ago
         # First post 12:10, pantau's alarm 11:40.
         assert (vendor["admitted"], vendor["median_s"]) == (1, 1800.0)
+    finally:
+        await store.close()
+
+
+async def test_job_survives_a_database_failure(page_server: PageServer, tmp_path: Path) -> None:
+    store = _Store(f"sqlite:///{tmp_path}/broken.db")
+    store.migrate()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE official_pages")
+    await store.start()
+    try:
+        page_server.json("/api/v2/summary.json", sp_summary())
+        async with httpx.AsyncClient() as client:
+            task = asyncio.create_task(
+                watch_page(
+                    store,
+                    client,
+                    FrozenClock(T),
+                    Watch(page_server.base + "/", PageKind.STATUSPAGE),
+                    interval=60,
+                    rng=random.Random(1),
+                )
+            )
+            await page_server.wait_hits(9)  # three full polls of three documents
+            assert not task.done()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        # Nothing was recorded, so nothing may be taken for granted: no conditional 304s.
+        assert page_server.not_modified == 0
     finally:
         await store.close()

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from pantau.catalog import Catalog, StatusPageKind
 from pantau.clock import Clock
@@ -22,6 +23,7 @@ from pantau.official.model import PageKind
 from pantau.official.poller import PagePoller, next_delay
 from pantau.runtime import Runtime
 from pantau.store.official import OfficialStoreMixin
+from pantau.store.writer import Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +74,41 @@ async def watch_page(
             failures += 1
             # Without a kind there is no snapshot; the error is still recorded under the
             # catalog's URL so the API can say why the page is blank.
-            await store.official_record_poll(
-                watch.url, PageKind.FEED, clock.now(), None, error=exc, failures=failures
-            )
+            try:
+                await store.official_record_poll(
+                    watch.url, PageKind.FEED, clock.now(), None, error=exc, failures=failures
+                )
+            except (Overloaded, SQLAlchemyError) as db_exc:
+                log.warning("official page %s: not recorded: %s", watch.url, db_exc)
             await clock.sleep(next_delay(interval, failures, rng))
     poller = PagePoller(url, ADAPTERS[kind], client, clock, timeout=page_timeout)
     # After a restart the stored snapshot is the last known state until the page answers.
-    stored = await store.official_page(watch.url)
+    try:
+        stored = await store.official_page(watch.url)
+    except SQLAlchemyError as exc:
+        log.warning("official page %s: stored state unreadable: %s", watch.url, exc)
+        stored = None
     if stored is not None and stored.snapshot is not None and stored.snapshot.kind is kind:
         poller.snapshot = stored.snapshot
     while True:
         result = await poller.poll()
         if result.error is not None:
             log.info("official page %s: %s", watch.url, result.error.message)
-        await store.official_record_poll(
-            watch.url,
-            kind,
-            clock.now(),
-            result.snapshot,
-            error=result.error,
-            failures=poller.failures,
-            archive=result.parsed > 0,
-        )
+        try:
+            await store.official_record_poll(
+                watch.url,
+                kind,
+                clock.now(),
+                result.snapshot,
+                error=result.error,
+                failures=poller.failures,
+                archive=result.parsed > 0,
+            )
+        except (Overloaded, SQLAlchemyError) as exc:
+            # The database being busy or away must not cost the poller its cache and
+            # state; the next fresh read archives what this one could not.
+            log.warning("official page %s: not recorded: %s", watch.url, exc)
+            poller.forget_validators()
         await clock.sleep(next_delay(interval, poller.failures, rng))
 
 

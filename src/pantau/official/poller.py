@@ -69,6 +69,10 @@ class PagePoller:
     def kind(self) -> PageKind:
         return self.adapter.kind
 
+    def forget_validators(self) -> None:
+        """Make the next poll fetch and parse every document afresh (unconditionally)."""
+        self._cache.clear()
+
     async def poll(self) -> PollResult:
         variants = self.adapter.variants(self.url)
         # Start with the variant that worked last time; fall back through the others.

@@ -19,6 +19,11 @@ from pantau.store.official import OfficialStoreMixin
 
 router = APIRouter()
 
+STALE_AFTER = timedelta(minutes=15)
+"""A page last read longer ago than this is stale even without an error: the poller
+may not be running at all (several times the poll interval, so backoff alone does not
+trip it before errors do)."""
+
 
 def _store(request: Request) -> OfficialStoreMixin:
     store = request.app.state.store
@@ -72,12 +77,14 @@ async def official(request: Request, slug: str) -> dict[str, Any]:
     }
     if record is None:
         return out
+    now = request.app.state.clock.now()
+    fresh = record.last_success_at is not None and now - record.last_success_at <= STALE_AFTER
     out |= {
         "kind": record.kind.value,
         "checked_at": record.checked_at.isoformat(),
         "last_success_at": record.last_success_at.isoformat() if record.last_success_at else None,
         "failures": record.failures,
-        "stale": record.failures > 0 or record.snapshot is None,
+        "stale": record.failures > 0 or record.snapshot is None or not fresh,
     }
     if record.failures and record.last_error:
         out["last_error"] = {
