@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import math
 import sys
@@ -28,7 +27,13 @@ from datetime import datetime
 from pathlib import Path
 
 from pantau.detect.states import Thresholds, replay
-from pantau.detect.values import VALUE_THRESHOLDS, ValueConfig, ValueDetector
+from pantau.detect.values import (
+    VALUE_THRESHOLDS,
+    ValueConfig,
+    ValueDetector,
+    learning_rows,
+    rows_per_day,
+)
 
 PROFILES = {
     "standard": "standard",
@@ -103,18 +108,11 @@ def load(data: Path, config: ValueConfig) -> list[Series]:
             a, b = datetime.fromisoformat(start), datetime.fromisoformat(end)
             idx = [i for i, t in enumerate(stamps) if a <= t <= b]
             spans.append((idx[0], idx[-1]))
-        probation = min(math.floor(0.15 * len(rows)), 750)
+        probation = learning_rows(len(rows))
         detector = ValueDetector(config, learn=probation, period=rows_per_day(stamps))
         levels = [detector.update(float(r["value"])).surprise for r in rows]
         corpus.append(Series(name, spans, probation, levels))
     return corpus
-
-
-def rows_per_day(stamps: list[datetime]) -> int | None:
-    """The daily period in rows, from the typical spacing of the first timestamps."""
-    steps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(stamps[:51]))
-    step = steps[len(steps) // 2] if steps else 0.0
-    return round(86400 / step) if 0 < step <= 3600 else None
 
 
 def alarms_at(corpus: list[Series], detect_at: float) -> list[list[bool]]:

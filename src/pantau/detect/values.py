@@ -14,9 +14,12 @@ value stays within the usual range. Only earlier values are used.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -138,6 +141,18 @@ class ValueDetector:
             p = (beyond + 1) if beyond > 0 else math.exp(-(z - float(devs[-1])))
             best = min(best, p / (n + 1))
         return best
+
+
+def rows_per_day(stamps: Sequence[datetime]) -> int | None:
+    """The daily period in rows, from the typical spacing of the first timestamps."""
+    steps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(stamps[:51]))
+    step = steps[len(steps) // 2] if steps else 0.0
+    return round(86400 / step) if 0 < step <= 3600 else None
+
+
+def learning_rows(total: int) -> int:
+    """NAB's probationary period: the first 15 % of a series, at most 750 rows."""
+    return min(total * 15 // 100, 750)
 
 
 def _rolling_mean(values: NDArray[np.float64], k: int) -> NDArray[np.float64]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:51:25.838188
+Create Date: 2026-11-27 19:56:12.227320
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,24 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
     )
+    op.create_table(
+        "crowd_minutes",
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("minute", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reporters", sa.Integer(), nullable=False),
+        sa.Column("networks", sa.Integer(), nullable=False),
+        sa.Column("expected", sa.Float(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("alarm", sa.Boolean(), nullable=False),
+        sa.Column("categories", sa.JSON(), nullable=False),
+        sa.Column("regions", sa.JSON(), nullable=False),
+        sa.Column("texts", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("service", "minute", name=op.f("pk_crowd_minutes")),
+    )
+    with op.batch_alter_table("crowd_minutes", schema=None) as batch_op:
+        batch_op.create_index("ix_crowd_minutes_minute", ["minute"], unique=False)
+
     op.create_table(
         "incidents",
         sa.Column("id", sa.String(length=120), nullable=False),
@@ -152,6 +170,24 @@ def upgrade() -> None:
         batch_op.create_index("ix_probe_results_service_at", ["service", "at"], unique=False)
 
     op.create_table(
+        "reports",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("service", sa.String(length=63), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reporter", sa.String(length=32), nullable=False),
+        sa.Column("network", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("region", sa.String(length=10), nullable=True),
+        sa.Column("text", sa.String(length=280), nullable=True),
+        sa.Column("text_norm", sa.String(length=80), nullable=True),
+        sa.Column("counted", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
+    )
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index("ix_reports_at", ["at"], unique=False)
+        batch_op.create_index("ix_reports_service_at", ["service", "at"], unique=False)
+
+    op.create_table(
         "service_minutes",
         sa.Column("service", sa.String(length=63), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -266,6 +302,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_service_minutes_at"))
 
     op.drop_table("service_minutes")
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_reports_service_at")
+        batch_op.drop_index("ix_reports_at")
+
+    op.drop_table("reports")
     with op.batch_alter_table("probe_results", schema=None) as batch_op:
         batch_op.drop_index("ix_probe_results_service_at")
         batch_op.drop_index("ix_probe_results_at")
@@ -289,5 +330,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incidents_resolved_at"))
 
     op.drop_table("incidents")
+    with op.batch_alter_table("crowd_minutes", schema=None) as batch_op:
+        batch_op.drop_index("ix_crowd_minutes_minute")
+
+    op.drop_table("crowd_minutes")
     op.drop_table("agents")
     # ### end Alembic commands ###

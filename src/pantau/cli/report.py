@@ -1,0 +1,68 @@
+"""`pantau report SERVICE`: tell a pantau server that a service does not work for you."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+
+from pantau.crowd.validate import Category
+from pantau.signals import Text
+
+SENT = Text("Report sent, thank you (id {id}).", "Laporan terkirim, terima kasih (id {id}).")
+REFUSED = Text("The server refused the report: {detail}", "Server menolak laporan: {detail}")
+UNREACHABLE = Text("Cannot reach {url}: {error}", "Tidak dapat menghubungi {url}: {error}")
+
+
+def _client_id() -> str:
+    """A stable id for this machine's user, so repeated reports count once."""
+    path = Path(typer.get_app_dir("pantau")) / "client-id"
+    try:
+        return path.read_text().strip()
+    except OSError:
+        value = secrets.token_urlsafe(16)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(value)
+        except OSError:
+            pass  # a read-only home: this report still gets an id, just not a lasting one
+        return value
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        service: str = typer.Argument(..., help="Service slug, e.g. chatgpt."),
+        category: Category = typer.Option(Category.OTHER, help="What does not work."),
+        text: str | None = typer.Option(None, help="The error message you see."),
+        region: str | None = typer.Option(None, help="ISO 3166-2 region, e.g. ID-JK."),
+        server: str | None = typer.Option(None, help="pantau server URL [env PANTAU_SERVER_URL]."),
+        lang: str = typer.Option("en", help="Language of messages: en or id."),
+    ) -> None:
+        """Report a problem with SERVICE to a pantau server."""
+        from pantau.cli import CliError
+        from pantau.cli.serve import settings_from_cli
+
+        base = (server or settings_from_cli().server_url).rstrip("/")
+        body: dict[str, str] = {"category": category.value}
+        if text:
+            body["text"] = text
+        if region:
+            body["region"] = region
+        url = f"{base}/api/v1/services/{service}/reports"
+        try:
+            response = httpx.post(
+                url, json=body, headers={"X-Pantau-Client": _client_id()}, timeout=10.0
+            )
+        except httpx.HTTPError as exc:
+            raise CliError(UNREACHABLE.get(lang).format(url=base, error=exc)) from None
+        if response.status_code != 202:
+            try:
+                detail = str(response.json().get("detail", response.text))
+            except ValueError:
+                detail = f"HTTP {response.status_code}"
+            raise CliError(REFUSED.get(lang).format(detail=detail)) from None
+        Console().print(SENT.get(lang).format(id=response.json()["id"]))

@@ -1,0 +1,1 @@
+"""Crowd reports: who reports (privately), validation, abuse limits, ingest and rollups."""

@@ -1,0 +1,88 @@
+"""Reporter identity without storing who anyone is.
+
+The client address is taken from `X-Forwarded-For` only when the TCP peer is a
+trusted proxy, walking the header from the right and stopping at the first hop
+that is not trusted (anything left of it could be forged by the client). The
+address is reduced to its network (/24 for IPv4, /48 for IPv6) for rate limits
+and distinct-network counts. What is stored are keyed hashes: a salt derived
+from the secret and the UTC day, so identities cannot be linked across days nor
+reversed by anyone without the secret. Raw addresses are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+
+Address = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
+) -> Address | None:
+    """The client's address, believing `X-Forwarded-For` only through trusted proxies."""
+    try:
+        current = ip_address(peer) if peer else None
+    except ValueError:
+        return None
+    if current is None or not forwarded_for:
+        return current
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    while _trusted(current, trusted) and hops:
+        try:
+            current = ip_address(hops.pop())
+        except ValueError:
+            # A malformed hop: the last trustworthy thing we know is the proxy itself.
+            return current
+    return current
+
+
+def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
+    return any(address.version == net.version and address in net for net in trusted)
+
+
+def network_of(address: Address) -> Network:
+    """The /24 (IPv4) or /48 (IPv6) around an address: what one ISP customer spans."""
+    if isinstance(address, IPv4Address):
+        return ip_network(f"{address}/24", strict=False)
+    if address.ipv4_mapped is not None:
+        return network_of(address.ipv4_mapped)
+    return ip_network(f"{address}/48", strict=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """Who reported, as stored: hashed reporter and network, each valid for one day."""
+
+    reporter: str
+    network: str
+
+
+class Hasher:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._salts: dict[date, bytes] = {}
+
+    def _salt(self, day: date) -> bytes:
+        salt = self._salts.get(day)
+        if salt is None:
+            # Keep only today's and yesterday's salts in memory.
+            self._salts = {d: s for d, s in self._salts.items() if abs((day - d).days) <= 1}
+            salt = hmac.new(self._secret, day.isoformat().encode(), hashlib.sha256).digest()
+            self._salts[day] = salt
+        return salt
+
+    def _hash(self, day: date, *parts: str) -> str:
+        message = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+        return hmac.new(self._salt(day), message, hashlib.sha256).hexdigest()[:32]
+
+    def reporter(self, day: date, client_id: str | None, address: Address) -> Reporter:
+        """One reporter = one client id within one network (or the address, if no id)."""
+        network = str(network_of(address))
+        who = f"cid:{client_id}" if client_id else f"ip:{address}"
+        return Reporter(self._hash(day, who, network), self._hash(day, "net", network))

@@ -1,0 +1,115 @@
+"""The ingest path: identity, rate limits and dedupe in memory, then one durable write.
+
+Everything before the write is in-process (or one Redis round trip), so a surge
+of reports costs little more than the group-commit insert itself. The caller is
+answered only after the write committed; a full write queue is refused at once
+(`Overloaded` → 503 + Retry-After) rather than queued without bound.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from pantau.clock import Clock
+from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
+from pantau.crowd.identity import Hasher, Network, client_address
+from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.validate import ReportIn, normalise_text
+from pantau.settings import Settings
+from pantau.store.reports import NewReport, ReportsStoreMixin
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many reports from your network; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class NoAddress(Exception):
+    """The client's address cannot be told, so it cannot be rate-limited."""
+
+
+def clean_client_id(value: str | None) -> str | None:
+    """A client id we accept: 8–64 URL-safe characters; anything else is ignored."""
+    return value if value and _CLIENT_ID.fullmatch(value) else None
+
+
+class Ingest:
+    def __init__(
+        self,
+        store: ReportsStoreMixin,
+        clock: Clock,
+        *,
+        secret: bytes,
+        trusted_proxies: Sequence[Network],
+        limiter: ReportLimiter,
+        gate: CountGate,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._hasher = Hasher(secret)
+        self._trusted = list(trusted_proxies)
+        self._limiter = limiter
+        self._gate = gate
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: ReportsStoreMixin, clock: Clock, redis: Redis | None
+    ) -> Ingest:
+        limiter = ReportLimiter(settings.report_limit_address, settings.report_limit_network, redis)
+        gate: CountGate = (
+            RedisGate(redis, settings.crowd_network_voices)
+            if redis is not None
+            else MemoryGate(settings.crowd_network_voices, clock=lambda: clock.now().timestamp())
+        )
+        return cls(
+            store,
+            clock,
+            secret=settings.secret_key.get_secret_value().encode(),
+            trusted_proxies=settings.trusted_proxies,
+            limiter=limiter,
+            gate=gate,
+        )
+
+    async def submit(
+        self,
+        service: str,
+        report: ReportIn,
+        *,
+        client_id: str | None,
+        peer: str | None,
+        forwarded_for: str | None,
+    ) -> str:
+        """Store one report; returns its id once durable.
+
+        Raises `NoAddress`, `RateLimited`, or the store's `Overloaded`.
+        """
+        address = client_address(peer, forwarded_for, self._trusted)
+        if address is None:
+            raise NoAddress("cannot tell the client's address")
+        wait = await self._limiter.check(address)
+        if wait is not None:
+            raise RateLimited(wait)
+        now = self._clock.now()
+        who = self._hasher.reporter(now.date(), clean_client_id(client_id), address)
+        counted = await self._gate.admit(service, who.reporter, who.network)
+        return await self._store.add_report(
+            NewReport(
+                id=uuid.uuid4().hex,
+                service=service,
+                at=now,
+                reporter=who.reporter,
+                network=who.network,
+                category=report.category.value,
+                region=report.region,
+                text=report.text,
+                text_norm=normalise_text(report.text),
+                counted=counted,
+            )
+        )

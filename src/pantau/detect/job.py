@@ -1,0 +1,148 @@
+"""The crowd detector's minute job in `pantau serve`: rollups in, `CrowdMinute` rows out.
+
+Each complete minute, for every catalog service: roll up the minute's counted
+reports, score it with that service's `CountDetector`, and store the result
+(written for every minute, zeros included, so pages can draw reports against the
+expected level). On start the detectors replay the stored minutes of the last week,
+so a restart neither forgets the baseline nor raises an alarm twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pantau.crowd.rollup import Rollup, minute_of, rollup
+from pantau.detect.baseline import BaselineConfig
+from pantau.detect.counts import CountConfig, CountDetector
+from pantau.runtime import Runtime
+from pantau.settings import Settings
+from pantau.signals import CrowdMinute
+from pantau.store.reports import ReportsStoreMixin, reports_store
+
+log = logging.getLogger(__name__)
+MINUTE = timedelta(minutes=1)
+WARM_UP = timedelta(days=7)
+MAX_CATCH_UP = timedelta(days=1)
+"""After a long stop, older minutes are not rescored: they would only raise stale alarms."""
+COMMIT_GRACE_SECONDS = 2.0
+"""A minute is scored this long after it ends, so its last group commits have landed."""
+PURGE_EVERY = timedelta(hours=1)
+
+
+def count_config(settings: Settings) -> CountConfig:
+    return CountConfig(
+        min_networks=settings.crowd_min_networks,
+        baseline=BaselineConfig(prior_rate=settings.crowd_prior_rate),
+    )
+
+
+@dataclass(slots=True)
+class CrowdScorer:
+    """The pure part of the job: detectors per service, fed minute by minute."""
+
+    config: CountConfig
+    detectors: dict[str, CountDetector] = field(default_factory=dict)
+    last_minute: datetime | None = None
+
+    def _detector(self, service: str) -> CountDetector:
+        det = self.detectors.get(service)
+        if det is None:
+            det = self.detectors[service] = CountDetector(self.config)
+        return det
+
+    def replay(self, history: list[CrowdMinute], services: list[str]) -> None:
+        """Re-learn from stored minutes (gaps count as quiet minutes)."""
+        by_minute: dict[datetime, dict[str, CrowdMinute]] = {}
+        for m in history:
+            by_minute.setdefault(m.minute, {})[m.service] = m
+        if not by_minute:
+            return
+        minute, last = min(by_minute), max(by_minute)
+        while minute <= last:
+            stored = by_minute.get(minute, {})
+            for service in services:
+                seen = stored.get(service)
+                self._detector(service).update(
+                    minute, seen.reporters if seen else 0, seen.networks if seen else 0
+                )
+            minute += MINUTE
+        self.last_minute = last
+
+    def score(
+        self, minute: datetime, services: list[str], rollups: dict[tuple[str, datetime], Rollup]
+    ) -> list[CrowdMinute]:
+        out = []
+        for service in services:
+            r = rollups.get((service, minute)) or Rollup()
+            s = self._detector(service).update(minute, r.reporters, len(r.networks))
+            out.append(
+                CrowdMinute(
+                    service=service,
+                    minute=minute,
+                    reporters=r.reporters,
+                    networks=len(r.networks),
+                    expected=s.expected,
+                    score=s.score,
+                    state=s.state,
+                    alarm=s.alarm,
+                    categories=dict(r.categories),
+                    regions=dict(r.regions),
+                    texts=r.top_texts(),
+                )
+            )
+        self.last_minute = minute
+        return out
+
+
+async def catch_up(
+    scorer: CrowdScorer, store: ReportsStoreMixin, services: list[str], now: datetime
+) -> list[CrowdMinute]:
+    """Score every complete minute not scored yet; returns what was stored."""
+    newest_complete = minute_of(now - timedelta(seconds=COMMIT_GRACE_SECONDS)) - MINUTE
+    first = newest_complete - MAX_CATCH_UP + MINUTE
+    if scorer.last_minute is not None:
+        first = max(first, scorer.last_minute + MINUTE)
+    if first > newest_complete:
+        return []
+    rows = await store.report_rows(first, newest_complete + MINUTE)
+    rollups = rollup(rows)
+    done: list[CrowdMinute] = []
+    minute = first
+    while minute <= newest_complete:
+        done.extend(scorer.score(minute, services, rollups))
+        minute += MINUTE
+    await store.save_crowd_minutes(done)
+    for m in done:
+        if m.alarm:
+            log.info(
+                "crowd alarm for %s at %s: %d reporters, %.1f expected",
+                m.service,
+                m.minute.isoformat(),
+                m.reporters,
+                m.expected,
+            )
+    return done
+
+
+async def run(ctx: Runtime) -> None:
+    store = reports_store(ctx.store)
+    services = [s.slug for s in ctx.catalog.services]
+    scorer = CrowdScorer(count_config(ctx.settings))
+    now = ctx.clock.now()
+    history = await store.crowd_minutes(minute_of(now) - WARM_UP)
+    await asyncio.to_thread(scorer.replay, history, services)
+    if scorer.last_minute is None:
+        # A fresh database: start with the current minute, not a day of empty ones.
+        scorer.last_minute = minute_of(now) - 2 * MINUTE
+    last_purge: datetime | None = None
+    while True:
+        now = ctx.clock.now()
+        await catch_up(scorer, store, services, now)
+        if last_purge is None or now - last_purge >= PURGE_EVERY:
+            await store.purge_reports(now - timedelta(days=ctx.settings.retention_days))
+            last_purge = now
+        into_minute = (now - minute_of(now)).total_seconds()
+        await ctx.clock.sleep(60.0 - into_minute + COMMIT_GRACE_SECONDS)

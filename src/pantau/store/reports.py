@@ -1,0 +1,205 @@
+"""Store methods for crowd reports and the detector's per-minute results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from pantau.signals import CrowdMinute, CrowdState
+from pantau.store.base import StoreBase
+from pantau.store.schema.reports import crowd_minutes, reports
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    id: str
+    service: str
+    at: datetime
+    reporter: str
+    network: str
+    category: str
+    region: str | None
+    text: str | None
+    text_norm: str | None
+    counted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """What a rollup needs of one stored report."""
+
+    service: str
+    at: datetime
+    network: str
+    category: str
+    region: str | None
+    text_norm: str | None
+    counted: bool
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything pantau stores is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _minute(row: Any) -> CrowdMinute:
+    return CrowdMinute(
+        service=row.service,
+        minute=_aware(row.minute),
+        reporters=row.reporters,
+        networks=row.networks,
+        expected=row.expected,
+        score=row.score,
+        state=CrowdState(row.state),
+        alarm=row.alarm,
+        categories=dict(row.categories),
+        regions=dict(row.regions),
+        texts=dict(row.texts),
+    )
+
+
+class ReportsStoreMixin(StoreBase):
+    async def add_report(self, report: NewReport) -> str:
+        """Store one report; returns its id once the write is committed (durable)."""
+        values = {
+            "id": report.id,
+            "service": report.service,
+            "at": report.at,
+            "reporter": report.reporter,
+            "network": report.network,
+            "category": report.category,
+            "region": report.region,
+            "text": report.text,
+            "text_norm": report.text_norm,
+            "counted": report.counted,
+        }
+
+        def write(conn: Connection) -> str:
+            conn.execute(reports.insert().values(values))
+            return report.id
+
+        return await self.writer.submit(write)
+
+    async def report_count(self, service: str | None = None) -> int:
+        def q(conn: Connection) -> int:
+            stmt = select(func.count()).select_from(reports)
+            if service is not None:
+                stmt = stmt.where(reports.c.service == service)
+            return int(conn.scalar(stmt) or 0)
+
+        return await self.read(q)
+
+    async def report_rows(self, since: datetime, until: datetime) -> list[ReportRow]:
+        """Reports with `since <= at < until`, every service, oldest first."""
+
+        def q(conn: Connection) -> list[ReportRow]:
+            stmt = (
+                select(
+                    reports.c.service,
+                    reports.c.at,
+                    reports.c.network,
+                    reports.c.category,
+                    reports.c.region,
+                    reports.c.text_norm,
+                    reports.c.counted,
+                )
+                .where(reports.c.at >= since, reports.c.at < until)
+                .order_by(reports.c.at)
+            )
+            return [
+                ReportRow(
+                    r.service, _aware(r.at), r.network, r.category, r.region, r.text_norm, r.counted
+                )
+                for r in conn.execute(stmt)
+            ]
+
+        return await self.read(q)
+
+    async def save_crowd_minutes(self, minutes: Sequence[CrowdMinute]) -> None:
+        """Insert or replace the detector's rows (a re-run of a minute overwrites it)."""
+        if not minutes:
+            return
+        rows = [
+            {
+                "service": m.service,
+                "minute": m.minute,
+                "reporters": m.reporters,
+                "networks": m.networks,
+                "expected": m.expected,
+                "score": m.score,
+                "state": m.state.value,
+                "alarm": m.alarm,
+                "categories": dict(m.categories),
+                "regions": dict(m.regions),
+                "texts": dict(m.texts),
+            }
+            for m in minutes
+        ]
+
+        def write(conn: Connection) -> None:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(crowd_minutes).values(rows)
+            keys = ("service", "minute")
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={c.name: stmt.excluded[c.name] for c in crowd_minutes.c if c.name not in keys},
+            )
+            conn.execute(stmt)
+
+        await self.writer.submit(write)
+
+    async def crowd_minutes(
+        self, since: datetime, until: datetime | None = None, service: str | None = None
+    ) -> list[CrowdMinute]:
+        """Detector rows with `since <= minute < until`, oldest first."""
+
+        def q(conn: Connection) -> list[CrowdMinute]:
+            stmt = select(crowd_minutes).where(crowd_minutes.c.minute >= since)
+            if until is not None:
+                stmt = stmt.where(crowd_minutes.c.minute < until)
+            if service is not None:
+                stmt = stmt.where(crowd_minutes.c.service == service)
+            stmt = stmt.order_by(crowd_minutes.c.minute, crowd_minutes.c.service)
+            return [_minute(r) for r in conn.execute(stmt)]
+
+        return await self.read(q)
+
+    async def latest_crowd(self, at: datetime, since: datetime) -> dict[str, CrowdMinute]:
+        """Each service's newest detector row with `since <= minute <= at` (for fusion)."""
+
+        def q(conn: Connection) -> dict[str, CrowdMinute]:
+            newest = (
+                select(crowd_minutes.c.service, func.max(crowd_minutes.c.minute).label("m"))
+                .where(crowd_minutes.c.minute >= since, crowd_minutes.c.minute <= at)
+                .group_by(crowd_minutes.c.service)
+                .subquery()
+            )
+            stmt = select(crowd_minutes).join(
+                newest,
+                (crowd_minutes.c.service == newest.c.service)
+                & (crowd_minutes.c.minute == newest.c.m),
+            )
+            return {r.service: _minute(r) for r in conn.execute(stmt)}
+
+        return await self.read(q)
+
+    async def purge_reports(self, before: datetime) -> int:
+        """Drop raw reports older than `before` (the retention period); rollups stay."""
+
+        def write(conn: Connection) -> int:
+            return conn.execute(delete(reports).where(reports.c.at < before)).rowcount
+
+        return await self.writer.submit(write)
+
+
+def reports_store(store: object) -> ReportsStoreMixin:
+    """The store as the crowd domain sees it; a clear error if the mixin is missing."""
+    if not isinstance(store, ReportsStoreMixin):
+        raise TypeError("pantau.store.Store must list ReportsStoreMixin among its bases")
+    return store

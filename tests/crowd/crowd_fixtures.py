@@ -1,0 +1,62 @@
+"""A real store with the crowd mixin on both backends, and an app around it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pantau.catalog import Catalog
+from pantau.clock import FrozenClock
+from pantau.runtime import Runtime
+from pantau.settings import load_settings
+from pantau.store import Store
+from pantau.store.reports import ReportsStoreMixin
+from pantau.store.schema import metadata
+from pantau.web.app import create_app
+
+T0 = datetime(2025, 1, 23, 11, 0, tzinfo=UTC)
+
+
+class CrowdStore(Store, ReportsStoreMixin):
+    """`Store` with the crowd mixin, whether or not `Store` lists it yet."""
+
+
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> CrowdStore:
+    if request.param == "sqlite":
+        instance = CrowdStore(f"sqlite:///{tmp_path}/pantau.db")
+        instance.migrate()
+    else:
+        instance = CrowdStore(request.getfixturevalue("postgres_url"))
+        with instance.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    await instance.start()
+    return instance
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def crowd_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CrowdStore]:
+    instance = await open_store(request, tmp_path)
+    yield instance
+    await instance.close()
+
+
+def make_app(store: CrowdStore, clock: FrozenClock, **settings: Any) -> FastAPI:
+    runtime = Runtime(
+        settings=load_settings(trusted_proxies="127.0.0.1/32", **settings),
+        store=store,
+        catalog=Catalog.default(),
+        clock=clock,
+    )
+    return create_app(runtime)
+
+
+def client(app: FastAPI, peer: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://pantau.test")

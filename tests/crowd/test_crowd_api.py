@@ -1,0 +1,101 @@
+"""The report API and the no-JavaScript form, over HTTP against a real store."""
+
+from __future__ import annotations
+
+from pantau.clock import FrozenClock
+from tests.crowd.crowd_fixtures import T0, CrowdStore, client, crowd_store, make_app
+
+__all__ = ["crowd_store"]
+URL = "/api/v1/services/chatgpt/reports"
+
+
+async def test_report_is_accepted_after_it_is_stored(crowd_store: CrowdStore) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        r = await http.post(URL, json={"category": "website", "text": "502 Bad Gateway"})
+        assert r.status_code == 202
+        assert len(r.json()["id"]) == 32
+        assert "pantau_cid" in r.cookies  # a first-party id for the next report
+    rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
+    assert len(rows) == 1 and rows[0].counted and rows[0].text_norm == "502 bad gateway"
+
+
+async def test_same_reporter_counts_once_in_thirty_minutes(crowd_store: CrowdStore) -> None:
+    clock = FrozenClock(T0)
+    app = make_app(crowd_store, clock)
+    headers = {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}
+    async with client(app) as http:
+        for _ in range(3):
+            r = await http.post(URL, json={"category": "login"}, headers=headers)
+            assert r.status_code == 202
+        clock.advance(31 * 60)
+        assert (await http.post(URL, json={"category": "app"}, headers=headers)).status_code == 202
+    rows = await crowd_store.report_rows(T0, T0.replace(hour=13))
+    assert [r.counted for r in rows] == [True, False, False, True]
+
+
+async def test_bad_input_gets_a_clear_4xx(crowd_store: CrowdStore) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    json_type = {"content-type": "application/json"}
+    cases = [
+        (URL, {"json": {"category": "coffee"}}, 422, "category: must be one of website"),
+        (URL, {"json": {"category": 7}}, 422, "category"),
+        (URL, {"json": {"category": "app", "text": 5}}, 422, "text"),
+        (URL, {"json": {"category": "app", "region": "Jakarta"}}, 422, "ISO 3166-2"),
+        (URL, {"json": {"category": "app", "text": "x" * 281}}, 422, "280"),
+        (URL, {"json": ["website"]}, 422, "JSON object"),
+        (URL, {"content": b"{not json", "headers": json_type}, 400, "not valid JSON"),
+        (URL, {"content": b'{"category": "\xff"}', "headers": json_type}, 400, "UTF-8"),
+        (URL, {"content": b"x" * 5000, "headers": json_type}, 413, "4096 bytes"),
+        (URL, {"content": b"<a/>", "headers": {"content-type": "text/xml"}}, 415, "json"),
+        ("/api/v1/services/nope/reports", {"json": {"category": "app"}}, 404, "unknown service"),
+    ]
+    async with client(app) as http:
+        for url, kwargs, status, words in cases:
+            r = await http.post(url, **kwargs)  # type: ignore[arg-type]
+            assert r.status_code == status, (kwargs, r.text)
+            assert words in r.json()["detail"], (kwargs, r.text)
+    assert await crowd_store.report_count() == 0
+
+
+async def test_rate_limit_answers_429_with_retry_after(crowd_store: CrowdStore) -> None:
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="2/minute")
+    async with client(app) as http:
+        codes = []
+        for i in range(4):
+            headers = {"X-Pantau-Client": f"client-{i:04d}", "X-Forwarded-For": "198.51.100.9"}
+            r = await http.post(URL, json={"category": "app"}, headers=headers)
+            codes.append(r.status_code)
+        assert codes == [202, 202, 429, 429]
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # Another address is not affected.
+        other = {"X-Forwarded-For": "198.51.101.9"}
+        assert (await http.post(URL, json={"category": "app"}, headers=other)).status_code == 202
+
+
+async def test_untrusted_peer_cannot_spoof_its_address(crowd_store: CrowdStore) -> None:
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
+    async with client(app, peer="192.0.2.50") as http:
+        first = await http.post(
+            URL, json={"category": "app"}, headers={"X-Forwarded-For": "1.1.1.1"}
+        )
+        again = await http.post(
+            URL, json={"category": "app"}, headers={"X-Forwarded-For": "2.2.2.2"}
+        )
+    assert (first.status_code, again.status_code) == (202, 429)
+
+
+async def test_html_form_redirects_to_a_thank_you(crowd_store: CrowdStore) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        r = await http.post(URL, data={"category": "payments", "text": "Error 1020", "region": ""})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/services/chatgpt/reported"
+        page = await http.get(r.headers["location"], params={"lang": "id"})
+        assert page.status_code == 200 and "Terima kasih" in page.text
+        bad = await http.post(URL, data={"category": "coffee"})
+        # The language chosen above sticks (cookie): the refusal is in Indonesian too.
+        assert bad.status_code == 422 and "Laporan tidak terkirim" in bad.text
+        assert "/services/chatgpt" in bad.text
+    rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
+    assert [(r.category, r.text_norm) for r in rows] == [("payments", "error 1020")]

@@ -1,0 +1,66 @@
+"""The crowd store mixin on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pantau.signals import CrowdMinute, CrowdState
+from pantau.store.reports import NewReport
+from tests.crowd.crowd_fixtures import T0, CrowdStore, crowd_store
+
+__all__ = ["crowd_store"]
+
+
+def _report(i: int, at_minutes: float, service: str = "chatgpt", counted: bool = True) -> NewReport:
+    return NewReport(
+        id=f"{i:032x}",
+        service=service,
+        at=T0 + timedelta(minutes=at_minutes),
+        reporter=f"r{i}",
+        network=f"n{i % 7}",
+        category="website",
+        region="ID-JK",
+        text="Error 502",
+        text_norm="error 502",
+        counted=counted,
+    )
+
+
+async def test_reports_round_trip_and_purge(crowd_store: CrowdStore) -> None:
+    ids = [await crowd_store.add_report(_report(i, i * 0.5)) for i in range(6)]
+    assert ids == [f"{i:032x}" for i in range(6)]
+    await crowd_store.add_report(_report(99, 1, service="gmail", counted=False))
+    assert await crowd_store.report_count() == 7
+    assert await crowd_store.report_count("gmail") == 1
+    rows = await crowd_store.report_rows(T0 + timedelta(minutes=1), T0 + timedelta(minutes=2))
+    assert [r.service for r in rows] == ["chatgpt", "gmail", "chatgpt"]
+    assert rows[0].at == T0 + timedelta(minutes=1) and rows[0].at.tzinfo is not None
+    assert not rows[1].counted
+    assert await crowd_store.purge_reports(T0 + timedelta(minutes=2)) == 5
+    assert await crowd_store.report_count() == 2
+
+
+async def test_crowd_minutes_upsert_and_latest(crowd_store: CrowdStore) -> None:
+    def minute(service: str, m: int, reporters: int) -> CrowdMinute:
+        return CrowdMinute(
+            service=service,
+            minute=T0 + timedelta(minutes=m),
+            reporters=reporters,
+            networks=reporters,
+            expected=1.5,
+            score=0.1,
+            state=CrowdState.NORMAL,
+            categories={"website": reporters},
+            texts={"error 502": 1},
+        )
+
+    await crowd_store.save_crowd_minutes([minute("chatgpt", 0, 1), minute("gmail", 0, 2)])
+    await crowd_store.save_crowd_minutes([minute("chatgpt", 1, 3), minute("chatgpt", 0, 9)])
+    rows = await crowd_store.crowd_minutes(T0, service="chatgpt")
+    assert [(r.minute, r.reporters) for r in rows] == [(T0, 9), (T0 + timedelta(minutes=1), 3)]
+    assert rows[0].categories == {"website": 9} and rows[0].state is CrowdState.NORMAL
+    latest = await crowd_store.latest_crowd(T0 + timedelta(minutes=5), since=T0)
+    assert {k: v.reporters for k, v in latest.items()} == {"chatgpt": 3, "gmail": 2}
+    assert (
+        await crowd_store.latest_crowd(T0 + timedelta(minutes=5), T0 + timedelta(minutes=2)) == {}
+    )
