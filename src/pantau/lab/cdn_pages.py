@@ -190,7 +190,8 @@ def _fastly_headers() -> dict[str, str]:
 
 
 def _fastly(fault: Fault, host: str) -> EdgeAnswer:
-    headers = _fastly_headers()
+    # Fastly's own (synthetic) answers name Varnish as the server.
+    headers = {**_fastly_headers(), "server": "Varnish"}
     if fault is Fault.EDGE_ERROR:
         body = f"Fastly error: unknown domain: {host}. Please check the domain is configured."
         return EdgeAnswer(500, body, {**headers, "content-type": "text/plain"})

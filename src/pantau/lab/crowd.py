@@ -148,20 +148,25 @@ def _users(
     cats, cat_p = _weights(change.categories if change and change.categories else categories)
     regs, reg_p = _weights(region_w)
     surge_texts = list(change.texts) if change else []
+    # Draw every attribute of the minute's reports at once (vectorised, same stream).
     seconds = np.sort(rng.uniform(0, 60, count))
-    for second in seconds:
-        category = cats[int(rng.choice(len(cats), p=cat_p))]
-        region = regs[int(rng.choice(len(regs), p=reg_p))]
+    cat_idx = rng.choice(len(cats), size=count, p=cat_p)
+    reg_idx = rng.choice(len(regs), size=count, p=reg_p)
+    with_text = rng.random(count) < _TEXT_SHARE
+    text_pick = rng.random(count)
+    blocks = rng.integers(2048, size=count)
+    hosts = rng.integers(254, size=count)
+    ids = rng.bytes(8 * count).hex()
+    for i in range(count):
+        category, region = cats[cat_idx[i]], regs[reg_idx[i]]
         text = ""
-        if rng.random() < _TEXT_SHARE:
-            pool = surge_texts or list(_TEXTS.get(category, _TEXTS["other"]))
-            text = pool[int(rng.integers(len(pool)))]
-        ip, network = _ip(
-            _USERS, regs.index(region) * 2048 + int(rng.integers(2048)), int(rng.integers(254))
-        )
+        if with_text[i]:
+            pool = surge_texts or _TEXTS.get(category, _TEXTS["other"])
+            text = pool[int(text_pick[i] * len(pool))]
+        ip, network = _ip(_USERS, int(reg_idx[i]) * 2048 + int(blocks[i]), int(hosts[i]))
         yield SimReport(
-            at=at + timedelta(seconds=float(second)), service=slug, category=category,
-            region=region, text=text, client_id=f"sim-{rng.bytes(8).hex()}", ip=ip,
+            at=at + timedelta(seconds=float(seconds[i])), service=slug, category=category,
+            region=region, text=text, client_id=f"sim-{ids[16 * i:16 * i + 16]}", ip=ip,
             network=network,
         )
 

@@ -27,7 +27,7 @@ _EDGE_FAULTS = {
     EdgeMode.BLOCK_IP: Fault.BLOCK_IP,
     EdgeMode.RATE_LIMIT: Fault.RATE_LIMIT,
 }
-_FORWARDED = ("content-type", "retry-after", "cache-control", "location")
+_FORWARDED = ("content-type", "retry-after", "cache-control", "location", "server")
 
 
 class EdgeServer:

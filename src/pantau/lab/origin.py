@@ -22,6 +22,7 @@ from pantau.lab.modes import OriginMode
 OK_MARKER = '<meta name="pantau-lab" content="ok">'
 """Present in every healthy page, so content checks can tell a good page from a bad 200."""
 
+ORIGIN_SERVER = "pantau-lab-origin"
 _LOGIN_PATHS = ("/login", "/api/login", "/auth")
 _CLOSED = {OriginMode.REFUSE, OriginMode.UNREACHABLE}
 
@@ -47,6 +48,7 @@ class OriginServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.on_response_prepare.append(_name_server)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await self._listen()
@@ -156,6 +158,11 @@ class OriginServer:
             f"<body><h1>{self.slug} is working</h1></body></html>"
         )
         return web.Response(text=body, content_type="text/html")
+
+
+async def _name_server(request: web.Request, response: web.StreamResponse) -> None:
+    # Say what we are rather than aiohttp's default, which a classifier might misread.
+    response.headers["Server"] = ORIGIN_SERVER
 
 
 def bind_loopback(port: int) -> socket.socket:
