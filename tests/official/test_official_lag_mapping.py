@@ -131,3 +131,8 @@ async def test_detect_asks_the_page(page_server: PageServer) -> None:
         with pytest.raises(PageError) as caught:
             await detect(client, page_server.base + "/")
         assert caught.value.kind is ErrorKind.UNSUPPORTED
+        # A failing page is reported as failing, not as "not a status page".
+        page_server.json("/api/v2/summary.json", {}, status=503)
+        with pytest.raises(PageError) as caught:
+            await detect(client, page_server.base + "/")
+        assert caught.value.status == 503

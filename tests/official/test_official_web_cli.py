@@ -71,20 +71,21 @@ def _app(store: _Store, catalog: Catalog, clock: FrozenClock) -> FastAPI:
 async def _run_job_for(
     store: _Store, page_server: PageServer, clock: FrozenClock, polls: int
 ) -> None:
-    """Run the real job loop until it has recorded `polls` polls."""
+    """Run the real job loop until the server has seen `polls` requests. A poll is
+    recorded before the next one starts, so waiting for the next poll's first request
+    means the previous poll is in the store."""
     async with httpx.AsyncClient() as client:
         task = asyncio.create_task(
             watch_page(
                 store,
                 client,
                 clock,
-                Watch(page_server.base + "/", None),
+                Watch(page_server.base + "/", PageKind.STATUSPAGE),
                 interval=60,
                 rng=random.Random(1),
             )
         )
         await page_server.wait_hits(polls)
-        await asyncio.sleep(0.05)  # let the last poll's record reach the store
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -119,10 +120,13 @@ async def test_job_and_api(page_server: PageServer, sstore: _Store) -> None:
         assert (await web.get("/api/v1/services/zzz/official")).status_code == 404
         # The page goes down: the last state stays, marked stale with the error.
         page_server.json("/api/v2/summary.json", {}, status=502)
-        await _run_job_for(sstore, page_server, clock, polls=sum(page_server.hits.values()) + 1)
+        # Each failing poll is one request (the required summary fails first).
+        await _run_job_for(sstore, page_server, clock, polls=sum(page_server.hits.values()) + 2)
         chat = (await web.get("/api/v1/services/chatgpt/official")).json()
         assert chat["stale"] and chat["state"] == "major_outage"
         assert "HTTP 502" in chat["last_error"]["en"] and "HTTP 502" in chat["last_error"]["id"]
+        # The frozen clock lets the job poll again at once: one or more, all the 502.
+        assert chat["recent_errors"] and {e["status"] for e in chat["recent_errors"]} == {502}
         # Lag: pantau alarmed 25 minutes before the vendor's first post.
         lag = await web.get("/api/v1/official/lag")
         assert lag.status_code == 503 and "alarm times" in lag.json()["detail"]
@@ -228,7 +232,7 @@ async def test_lag_reads_alarm_times_from_the_incident_store(
         )
         await store.save_fusion(T, [], {}, [inc], [])
         page_server.json("/api/v2/summary.json", sp_summary(incidents=[sp_incident()]))
-        await _run_job_for(store, page_server, FrozenClock(T), polls=3)
+        await _run_job_for(store, page_server, FrozenClock(T), polls=4)
         clock = FrozenClock(T + timedelta(hours=8))
         app = _app(store, catalog, clock)  # type: ignore[arg-type]
         async with httpx.AsyncClient(

@@ -19,6 +19,8 @@ from pantau.store.official import OfficialStoreMixin
 
 router = APIRouter()
 
+RECENT_ERRORS = 10
+
 STALE_AFTER = timedelta(minutes=15)
 """A page last read longer ago than this is stale even without an error: the poller
 may not be running at all (several times the poll interval, so backoff alone does not
@@ -71,6 +73,7 @@ async def official(request: Request, slug: str) -> dict[str, Any]:
         "last_success_at": None,
         "failures": 0,
         "last_error": None,
+        "recent_errors": [],
         "components": [],
         "open_incidents": [],
         "maintenance": [],
@@ -92,6 +95,16 @@ async def official(request: Request, slug: str) -> dict[str, Any]:
             "id": record.last_error_id,
             "at": record.last_error_at.isoformat() if record.last_error_at else None,
         }
+    out["recent_errors"] = [
+        {
+            "at": e.at.isoformat(),
+            "kind": e.kind,
+            "status": e.status,
+            "en": e.message,
+            "id": e.message_id,
+        }
+        for e in await store.official_errors(url, limit=RECENT_ERRORS)
+    ]
     snap = record.snapshot
     if snap is None:
         return out
