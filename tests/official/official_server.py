@@ -19,6 +19,8 @@ class Route:
     truncate: bool = False
     """Promise more bytes than are sent, then hang up."""
     conditional: bool = True
+    drip: float = 0.0
+    """Send the body one byte every `drip` seconds."""
 
 
 @dataclass
@@ -55,6 +57,14 @@ class PageServer:
         if route.conditional and route.status == 200 and matches:
             self.not_modified += 1
             return web.Response(status=304, headers={"ETag": etag})
+        if route.drip:
+            resp = web.StreamResponse(status=200, headers={"Content-Type": route.content_type})
+            resp.content_length = len(route.body)
+            await resp.prepare(request)
+            for i in range(len(route.body)):
+                await resp.write(route.body[i : i + 1])
+                await asyncio.sleep(route.drip)
+            return resp
         if route.truncate:
             resp = web.StreamResponse(status=200, headers={"Content-Type": route.content_type})
             resp.content_length = len(route.body) + 1000

@@ -135,8 +135,14 @@ async def test_incidentio_widget_first_then_compatible_json(
             ErrorKind.TIMEOUT,
             "did not answer within 0.2 s",
         ),
+        (
+            # Each byte arrives well within the read timeout; the whole never does.
+            lambda s: s.raw("/api/v2/summary.json", b'{"page": {"name": "x"}}', drip=0.05),
+            ErrorKind.TIMEOUT,
+            "did not answer within 0.2 s",
+        ),
     ],
-    ids=["500", "truncated-json", "connection-cut", "malformed", "slow"],
+    ids=["500", "truncated-json", "connection-cut", "malformed", "slow", "dripping"],
 )
 async def test_failures_keep_last_state_marked_stale(
     page_server: PageServer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -42,7 +43,12 @@ async def fetch(
     if validators and validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     try:
-        async with client.stream("GET", url, headers=headers, timeout=seconds) as resp:
+        # httpx's timeout bounds each network operation; a page that drips its answer
+        # byte by byte needs a deadline for the whole request as well.
+        async with (
+            asyncio.timeout(seconds),
+            client.stream("GET", url, headers=headers, timeout=seconds) as resp,
+        ):
             if resp.status_code == 304:
                 return Fetched(None, validators or Validators())
             if resp.status_code != 200:
@@ -59,7 +65,7 @@ async def fetch(
                 Validators(resp.headers.get("etag"), resp.headers.get("last-modified")),
                 resp.headers.get("content-type", ""),
             )
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         raise errors.timeout(url, seconds) from None
     except httpx.RemoteProtocolError as exc:
         raise errors.truncated(url, str(exc) or type(exc).__name__) from None
