@@ -29,7 +29,7 @@ class BaselineConfig:
     """Reports per minute assumed for a service never seen before."""
     prior_minutes: float = 10.0
     """How many minutes of evidence the prior rate is worth."""
-    shrink_minutes: float = 30.0
+    shrink_minutes: float = 5.0
     """How many minutes of the overall level a slot's own estimate starts from."""
     memory_days: float = 7.0
     """Roughly how many days each slot remembers."""

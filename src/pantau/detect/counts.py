@@ -8,9 +8,10 @@ has two parts: the extra spread of this service's counts, learnt from normal
 minutes, and the uncertainty of a baseline that rests on few reports — exactly
 the Gamma-Poisson posterior predictive, so a new service is judged cautiously.
 
-A detection also needs reports from at least `min_networks` distinct networks in
-the last 30 minutes: a flood from a handful of networks can push the state to
-`possible`, never to `detected`.
+A detection also needs at least `min_networks` more network-voices in the last
+10 minutes than the level expected then (plus its normal fluctuation): the surplus
+itself must come from many networks. A flood from a handful of networks (however
+many client ids it forges) can push the state to `possible`, never to `detected`.
 
 This and `values.ValueDetector` share the same core: an observation reduced to an
 upper-tail probability at several time scales, Bonferroni-corrected, turned into
@@ -20,6 +21,7 @@ a surprise level and fed to the same hysteresis state machine. Only the model of
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +34,9 @@ from pantau.signals import CrowdState
 # From the false-alarm budget, not from a benchmark: a service-month has 43,200
 # minutes, so detection needs p <= 1e-6 after the correction for four scales.
 COUNT_THRESHOLDS = Thresholds(possible_at=3.0, detect_at=6.0, clear_at=2.0, clear_after=15)
+
+
+NETWORK_WINDOW = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,9 @@ class CountDetector:
         self.baseline = SeasonalBaseline(self.config.baseline)
         self._observed = deque(maxlen=horizon)
         self._expected = deque(maxlen=horizon)
-        self._networks = deque(maxlen=30)
+        # A short window: a real surge brings new networks every minute, while a
+        # long window would mostly add the noise of normal traffic to overcome.
+        self._networks = deque(maxlen=NETWORK_WINDOW)
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
 
@@ -102,7 +109,11 @@ class CountDetector:
                 break
             best = min(best, nb_upper(sum(observed[-k:]), sum(expect[-k:]), dispersion))
         level = surprise(best * len(cfg.scales))
-        may_detect = self._seen > cfg.learn_minutes and sum(self._networks) >= cfg.min_networks
+        recent_expected = sum(expect[-len(self._networks) :])
+        # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
+        # a flood's few networks does not make up the difference.
+        surplus_networks = sum(self._networks) - recent_expected - 3 * math.sqrt(recent_expected)
+        may_detect = self._seen > cfg.learn_minutes and surplus_networks >= cfg.min_networks
         state, alarm = self._machine.step(level, may_detect)
         self._abnormal_for = 0 if state is not CrowdState.DETECTED else self._abnormal_for + 1
         # Learn from every minute that is not part of a detected anomaly (capped in
