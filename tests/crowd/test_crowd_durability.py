@@ -1,0 +1,123 @@
+"""An acknowledged report survives `kill -9` of the server; the CLI reports to a real one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+
+from pantau.store import Store
+from pantau.store.reports import ReportsStoreMixin
+from pantau.store.schema.reports import reports
+
+PANTAU = str(Path(sys.executable).parent / "pantau")
+pytestmark = pytest.mark.skipif(
+    not issubclass(Store, ReportsStoreMixin),
+    reason="pantau.store.Store does not list ReportsStoreMixin among its bases yet",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    db = tmp_path / "pantau.db"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PANTAU_DATABASE": f"sqlite:///{db}",
+        "PANTAU_PORT": str(port),
+        "PANTAU_TRUSTED_PROXIES": "127.0.0.1/32",
+        "PANTAU_REPORT_LIMIT_ADDRESS": "100/second",
+        "PANTAU_REPORT_LIMIT_NETWORK": "1000/second",
+        "HOME": str(tmp_path),
+    }
+    proc = subprocess.Popen([PANTAU, "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"pantau serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.2)
+    yield url, db, proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    assert proc.stderr is not None
+    proc.stderr.close()
+
+
+async def test_acknowledged_reports_survive_sigkill(
+    server: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    url, db, proc = server
+    acked: list[str] = []
+    killed = asyncio.Event()
+
+    async def reporter(http: httpx.AsyncClient, n: int) -> None:
+        for i in range(1000):
+            headers = {"X-Forwarded-For": f"100.{64 + n}.{i % 250}.{i // 250 + 1}"}
+            try:
+                r = await http.post(f"{url}/api/v1/services/chatgpt/reports",
+                                    json={"category": "website"}, headers=headers)
+            except httpx.HTTPError:
+                return  # the server is gone
+            assert r.status_code == 202, r.text
+            acked.append(r.json()["id"])
+            if len(acked) >= 200 and not killed.is_set():
+                killed.set()
+                proc.send_signal(signal.SIGKILL)
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        await asyncio.gather(*(reporter(http, n) for n in range(16)))
+    assert killed.is_set() and proc.wait(timeout=10) == -signal.SIGKILL
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        stored = set(conn.scalars(select(reports.c.id)))
+    engine.dispose()
+    assert len(acked) >= 200
+    assert set(acked) <= stored
+
+
+def test_cli_report_reaches_the_server(
+    server: tuple[str, Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    url, db, _ = server
+    env = {**os.environ, "HOME": str(tmp_path)}
+    ok = subprocess.run([PANTAU, "report", "chatgpt", "--category", "login", "--text",
+                         "OTP tidak masuk", "--server", url, "--lang", "id"],
+                        env=env, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert "Laporan terkirim" in ok.stdout
+    bad = subprocess.run([PANTAU, "report", "nope", "--server", url],
+                         env=env, capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "unknown service 'nope'" in bad.stderr
+    usage = subprocess.run([PANTAU, "report", "chatgpt", "--category", "coffee"],
+                           env=env, capture_output=True, text=True, timeout=30)
+    assert usage.returncode == 2
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(reports.c.category, reports.c.text)).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("login", "OTP tidak masuk")]
