@@ -25,6 +25,8 @@ class ServiceInput:
     crowd: CrowdMinute | None = None
     probes: Sequence[ProbeVerdict] = ()
     official: OfficialStatus | None = None
+    crowd_recent: Sequence[CrowdMinute] = ()
+    """The detector's minutes before `crowd` (regions and categories are counted over them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,8 @@ class FusionEngine:
         changed: dict[str, Incident] = {}
         events: list[IncidentEvent] = []
         for si in inputs:
-            a = fuse(si.slug, now, si.crowd, si.probes, si.official, si.cdn, self.fusion)
+            a = fuse(si.slug, now, si.crowd, si.probes, si.official, si.cdn, self.fusion,
+                     si.crowd_recent)
             result = track(self.trackings.get(si.slug, Tracking()), a, si.name, si.official,
                            self.tracker)
             self.trackings[si.slug] = result.tracking

@@ -6,6 +6,7 @@ official status; nothing here reads a clock, the network or the database.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -46,6 +47,13 @@ class FusionConfig:
     region_share: float = 0.8
     """Share of region-tagged reports from one region that makes a problem regional."""
     region_min_reports: int = 5
+    crowd_window: timedelta = timedelta(minutes=15)
+    """How far back regions and categories are counted."""
+    surge_window: timedelta = timedelta(minutes=5)
+    surge_ratio: float = 2.0
+    surge_excess: float = 3.0
+    """A detected crowd counts only while the last `surge_window` holds at least
+    `surge_ratio` times the expected reports and `surge_excess` more than expected."""
     feature_share: float = 0.6
     """Share of login/app reports that makes a crowd-only problem feature-specific."""
 
@@ -74,20 +82,40 @@ def _official_usable(official: OfficialStatus | None, now: datetime,
     return official
 
 
-def _dominant_region(crowd: CrowdMinute, config: FusionConfig) -> str | None:
-    total = sum(crowd.regions.values())
-    if total < config.region_min_reports or len(crowd.regions) == 0:
+def _window(crowd: CrowdMinute, recent: Sequence[CrowdMinute], field: str,
+            config: FusionConfig) -> Counter[str]:
+    """Counts of `field` over the recent window: one minute holds too few reports."""
+    total: Counter[str] = Counter(getattr(crowd, field))
+    for m in recent:
+        if m.minute != crowd.minute and crowd.minute - m.minute <= config.crowd_window:
+            total.update(getattr(m, field))
+    return total
+
+
+def _surging(crowd: CrowdMinute, recent: Sequence[CrowdMinute], config: FusionConfig) -> bool:
+    """Are people still reporting far above normal right now? The detector's state clears
+    slowly on purpose (its long scales remember the outage); the verdict must not."""
+    minutes = [crowd, *(m for m in recent if m.minute != crowd.minute
+                        and crowd.minute - m.minute < config.surge_window)]
+    observed = sum(m.reporters for m in minutes)
+    expected = sum(m.expected for m in minutes)
+    return observed >= config.surge_ratio * expected and observed - expected >= config.surge_excess
+
+
+def _dominant_region(regions: Counter[str], config: FusionConfig) -> str | None:
+    total = sum(regions.values())
+    if total < config.region_min_reports or len(regions) == 0:
         return None
-    region, count = max(crowd.regions.items(), key=lambda kv: (kv[1], kv[0]))
+    region, count = max(regions.items(), key=lambda kv: (kv[1], kv[0]))
     return region if count / total >= config.region_share else None
 
 
-def _feature(crowd: CrowdMinute, config: FusionConfig) -> str | None:
-    total = sum(crowd.categories.values())
+def _feature(categories: Counter[str], config: FusionConfig) -> str | None:
+    total = sum(categories.values())
     if total == 0:
         return None
     for cat in FEATURE_CATEGORIES:
-        if crowd.categories.get(cat, 0) / total >= config.feature_share:
+        if categories.get(cat, 0) / total >= config.feature_share:
             return cat
     return None
 
@@ -103,7 +131,10 @@ def _crowd_evidence(crowd: CrowdMinute) -> Text:
 
 def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
          probes: Sequence[ProbeVerdict], official: OfficialStatus | None,
-         cdn: str | None = None, config: FusionConfig = FusionConfig()) -> Assessment:
+         cdn: str | None = None, config: FusionConfig = FusionConfig(),
+         crowd_recent: Sequence[CrowdMinute] = ()) -> Assessment:
+    """`crowd` is the detector's latest minute; `crowd_recent` the minutes before it, over
+    which regions and categories are counted."""
     fresh = [v for v in probes if now - v.at <= config.probe_freshness and v.at <= now]
     verdicts = latest_verdicts(fresh)
     boxes = vantage_boxes(verdicts, cdn)
@@ -119,7 +150,8 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
 
     if crowd is not None and not (timedelta(0) <= now - crowd.minute <= config.crowd_freshness):
         crowd = None
-    crowd_red = crowd is not None and crowd.state is CrowdState.DETECTED
+    surging = crowd is not None and _surging(crowd, crowd_recent, config)
+    crowd_red = crowd is not None and crowd.state is CrowdState.DETECTED and surging
     off = _official_usable(official, now, config)
     maintenance = official_maintenance(off, now)
 
@@ -158,7 +190,11 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
                        scope=Scope.EVERYONE if probes_down else Scope.PARTIAL,
                        cause=cause_text(Layer.MAINTENANCE, cdn))
 
-    region = _dominant_region(crowd, config) if crowd_red and crowd else None
+    # A regional pattern counts from the first amber minute: a cut-off provider's customers
+    # rarely reach the national alarm level, and the service is fine for everyone else.
+    region = (_dominant_region(_window(crowd, crowd_recent, "regions", config), config)
+              if crowd is not None and crowd.state is not CrowdState.NORMAL and surging
+              else None)
     if probes_down and attribution is not None:
         if region is not None and f < n and f / n < config.outage_share:
             return _regional(region, base)
@@ -167,10 +203,10 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
         return replace(base, state=state, layer=attribution.layer, scope=scope,
                        cause=attribution.cause)
 
+    if region is not None:
+        return _regional(region, base)
     if crowd_red and crowd is not None:
-        if region is not None:
-            return _regional(region, base)
-        feature = _feature(crowd, config)
+        feature = _feature(_window(crowd, crowd_recent, "categories", config), config)
         cause = _FEATURE_CAUSES.get(feature or "", _CROWD_ONLY)
         return replace(base, state=ServiceState.DEGRADED, layer=Layer.APP, scope=Scope.PARTIAL,
                        cause=cause)
@@ -182,6 +218,16 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
         return replace(base, state=ServiceState.OUTAGE if major else ServiceState.DEGRADED,
                        layer=Layer.APP, scope=Scope.EVERYONE if major else Scope.PARTIAL,
                        cause=_OFFICIAL_ONLY)
+
+    cut = sorted(b.vantage for b in boxes if not b.reliable)
+    if cut:
+        # Our own vantage point lost its network: whoever shares it is cut off too.
+        names = ", ".join(cut)
+        return replace(base, layer=Layer.CLIENT, scope=Scope.REGION, region=names, cause=Text(
+            f"the network of vantage point {names} is itself cut off: people there cannot "
+            f"reach anything, the service is fine elsewhere",
+            f"jaringan titik pantau {names} sendiri terputus: orang di sana tidak dapat "
+            f"menjangkau apa pun, layanannya normal di tempat lain"))
 
     if n == 0 and crowd is None and off is None:
         return replace(base, state=ServiceState.UNKNOWN)
@@ -195,7 +241,8 @@ def _regional(region: str, base: Assessment) -> Assessment:
         f"masalah hanya datang dari {region}: kemungkinan besar penyedia internet setempat, "
         f"bukan layanannya",
     )
-    return replace(base, state=ServiceState.DEGRADED, layer=Layer.CLIENT, scope=Scope.REGION,
+    # The service itself works: its state stays operational, the layer says where it fails.
+    return replace(base, state=ServiceState.OPERATIONAL, layer=Layer.CLIENT, scope=Scope.REGION,
                    region=region, cause=cause)
 
 

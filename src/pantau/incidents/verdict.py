@@ -22,7 +22,8 @@ def verdict(a: Assessment, incident: Incident | None, official: OfficialStatus |
             shared: Incident | None = None) -> Text:
     since = clock_time(incident.started_at if incident else a.at, tz, a.at)
     parts: list[Text] = [_head(a, name, since)]
-    if a.bad and a.cause is not None:
+    regional = a.scope is Scope.REGION or a.layer is Layer.CLIENT
+    if (a.bad or regional) and a.cause is not None:
         parts.append(a.cause)
     if shared is not None and shared.open:
         others = [s for s in shared.members if s != a.service]
@@ -32,15 +33,14 @@ def verdict(a: Assessment, incident: Incident | None, official: OfficialStatus |
             f"ini bagian dari masalah {cdn} yang lebih luas yang juga mengenai "
             f"{len(others)} layanan lain",
         ))
-    if a.bad and a.state is not ServiceState.MAINTENANCE:
-        if a.scope is Scope.REGION or a.layer is Layer.CLIENT:
-            parts.append(Text(f"{name} itself works elsewhere",
-                              f"{name} sendiri berjalan di tempat lain"))
-        elif a.layer is not Layer.BLOCKED:
-            parts.append(Text("it is not your connection", "ini bukan masalah koneksi Anda"))
-            past = past_text(past_minutes)
-            if past is not None:
-                parts.append(past)
+    if regional:
+        parts.append(Text(f"{name} itself works elsewhere",
+                          f"{name} sendiri berjalan di tempat lain"))
+    elif a.bad and a.state is not ServiceState.MAINTENANCE and a.layer is not Layer.BLOCKED:
+        parts.append(Text("it is not your connection", "ini bukan masalah koneksi Anda"))
+        past = past_text(past_minutes)
+        if past is not None:
+            parts.append(past)
     if a.bad and official is not None:
         parts.append(official_text(official, incident, name))
     return Text(_sentence([p.en for p in parts]), _sentence([p.id for p in parts]))
@@ -53,9 +53,9 @@ def _head(a: Assessment, name: str, since: Text) -> Text:
     if a.state is ServiceState.MAINTENANCE:
         return Text(f"{name} is under planned maintenance since {since.en}",
                     f"{name} sedang dalam pemeliharaan terjadwal sejak {since.id}")
-    if a.state is ServiceState.DEGRADED and a.scope is Scope.REGION:
-        return Text(f"{name} has problems only in {a.region} since {since.en}",
-                    f"{name} bermasalah hanya di {a.region} sejak {since.id}")
+    if a.scope is Scope.REGION:
+        return Text(f"{name} works, but people in {a.region} report problems",
+                    f"{name} berjalan, tetapi orang di {a.region} melaporkan masalah")
     if a.state is ServiceState.DEGRADED:
         return Text(f"{name} has problems for some people since {since.en}",
                     f"{name} bermasalah bagi sebagian pengguna sejak {since.id}")
