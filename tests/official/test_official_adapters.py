@@ -202,7 +202,7 @@ def test_feed_entries_become_incidents_with_marked_status() -> None:
     snap = combine(PageKind.FEED, "u", NOW, [parse_feed("u", body)])
     (incident,) = snap.incidents
     assert (incident.id, incident.status) == ("g1", "identified")
-    assert incident.updates[0].body.startswith("Identified - Fix underway.")
+    assert incident.updates[0].body == "Fix underway."  # the newest post only
     (window,) = snap.maintenances
     assert window.status == "scheduled"
     # Without a page state, an open incident means at least degraded.

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import typer
 from fastapi import FastAPI
 from official_fixtures import sp_incident, sp_maintenance, sp_summary
 from official_server import PageServer
+from typer.testing import CliRunner
 
 from pantau.catalog import Catalog
+from pantau.cli import CliError
+from pantau.cli.official import register
 from pantau.clock import FrozenClock
 from pantau.incidents.model import Incident, Scope
 from pantau.official.job import Watch, watch_page, watches
@@ -32,8 +36,9 @@ from pantau.web.official import router
 T = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
 
 
-class _Store(Store, OfficialStoreMixin):
-    pass
+class _Store(OfficialStoreMixin):
+    """A store with the official methods and no incident store: the lag endpoint then
+    needs its alarm times from elsewhere."""
 
 
 def _catalog(page: str, kind: str = "statuspage") -> Catalog:
@@ -193,16 +198,30 @@ async def test_cli_prints_page_text_and_json(page_server: PageServer) -> None:
     assert doc["state"] == "partial_outage" and doc["incidents"][0]["id"] == "inc1"
 
 
-async def test_cli_errors(page_server: PageServer, dead_url: str) -> None:
+async def test_cli_page_errors_exit_1(page_server: PageServer, dead_url: str) -> None:
     page_server.raw("/api/v2/summary.json", b'{"page": ', content_type="application/json")
     bad = await asyncio.to_thread(_cli, page_server.base + "/", "--kind", "statuspage")
     assert bad.returncode == 1 and "cut off" in bad.stderr and "Traceback" not in bad.stderr
     down = await asyncio.to_thread(_cli, dead_url + "/", "--json")
     assert down.returncode == 1 and json.loads(down.stdout)["error"] == "unreachable"
-    usage = await asyncio.to_thread(_cli, "ftp://x", "--kind", "statuspage")
-    assert usage.returncode == 2 and "not an http(s) URL" in usage.stderr
-    kind = await asyncio.to_thread(_cli, "http://x/", "--kind", "gopher")
-    assert kind.returncode == 2 and "--kind must be one of" in kind.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["ftp://x"], "not an http(s) URL"),
+        (["http://x/", "--kind", "gopher"], "--kind must be one of"),
+        (["http://x/", "--lang", "fr"], "--lang must be en or id"),
+    ],
+)
+def test_cli_bad_usage_exits_2(args: list[str], words: str) -> None:
+    # In process: these fail before any network, and a subprocess costs seconds.
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # two commands, so `official` stays a subcommand
+    result = CliRunner().invoke(app, ["official", *args])
+    assert isinstance(result.exception, CliError)
+    assert result.exception.code == 2 and words in str(result.exception)
 
 
 class _BothStore(Store, OfficialStoreMixin, IncidentStoreMixin):

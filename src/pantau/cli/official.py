@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import typer
@@ -15,7 +15,7 @@ from pantau.clock import SystemClock
 from pantau.official.detect import ADAPTERS, CATALOG_KINDS, detect
 from pantau.official.errors import PageError
 from pantau.official.fetch import new_client
-from pantau.official.model import PageSnapshot
+from pantau.official.model import ComponentState, PageSnapshot
 from pantau.official.poller import PagePoller
 from pantau.official.serialize import snapshot_dict
 from pantau.signals import OfficialPageState, Text
@@ -33,6 +33,24 @@ STATE_STYLE = {
     OfficialPageState.PARTIAL_OUTAGE: "dark_orange",
     OfficialPageState.MAJOR_OUTAGE: "red",
     OfficialPageState.MAINTENANCE: "blue",
+}
+COMPONENT_TEXT: dict[ComponentState, Text] = {
+    ComponentState.OPERATIONAL: Text("operational", "normal"),
+    ComponentState.DEGRADED: Text("degraded performance", "kinerja menurun"),
+    ComponentState.PARTIAL_OUTAGE: Text("partial outage", "gangguan sebagian"),
+    ComponentState.MAJOR_OUTAGE: Text("major outage", "gangguan besar"),
+    ComponentState.MAINTENANCE: Text("under maintenance", "dalam pemeliharaan"),
+}
+STATUS_TEXT: dict[str, Text] = {
+    "investigating": Text("investigating", "sedang diselidiki"),
+    "identified": Text("cause identified", "penyebab ditemukan"),
+    "monitoring": Text("fix deployed, monitoring", "perbaikan diterapkan, dipantau"),
+    "resolved": Text("resolved", "selesai"),
+    "postmortem": Text("post-mortem", "analisis pascainsiden"),
+    "scheduled": Text("scheduled", "terjadwal"),
+    "in_progress": Text("in progress", "sedang berlangsung"),
+    "verifying": Text("verifying", "sedang diverifikasi"),
+    "completed": Text("completed", "selesai"),
 }
 LABELS = {
     "components": Text("Components", "Komponen"),
@@ -56,6 +74,16 @@ async def read_page(url: str, kind: str, seconds: float) -> PageSnapshot:
         return result.snapshot
 
 
+def when(at: datetime) -> str:
+    """In the reader's own time zone: the machine's local one."""
+    return at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def status_text(status: str, lang: str) -> str:
+    known = STATUS_TEXT.get(status)
+    return known.get(lang) if known else status
+
+
 def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     def t(key: str) -> str:
         return LABELS[key].get(lang)
@@ -69,11 +97,9 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     bad = [c for c in snap.components if c.state.value != "operational"]
     if snap.components:
         if bad:
-            table = Table(title=t("components"), title_justify="left")
-            table.add_column("")
-            table.add_column("")
+            table = Table(title=t("components"), title_justify="left", show_header=False)
             for c in bad:
-                table.add_row(c.name, c.state.value.replace("_", " "))
+                table.add_row(c.name, COMPONENT_TEXT[c.state].get(lang))
             console.print(table)
         else:
             console.print(t("all_ok"))
@@ -83,8 +109,8 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     for inc in snap.open_incidents:
         latest = inc.updates[-1] if inc.updates else None
         console.print(
-            f"• {inc.title} [bold]{inc.status}[/bold] "
-            f"({inc.first_post_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+            f"• {inc.title} — [bold]{status_text(inc.status, lang)}[/bold]"
+            f" ({when(inc.first_post_at)})"
         )
         if latest and latest.body:
             console.print(f"  {latest.body}", highlight=False)
@@ -95,10 +121,10 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
         for m in snap.current_maintenances:
             window = ""
             if m.scheduled_for:
-                window = f" {m.scheduled_for.astimezone(UTC):%Y-%m-%d %H:%M}"
+                window = f" {when(m.scheduled_for)}"
                 if m.scheduled_until:
-                    window += f"–{m.scheduled_until.astimezone(UTC):%H:%M} UTC"
-            console.print(f"• {m.title} [bold]{m.status}[/bold]{window}")
+                    window += f" – {when(m.scheduled_until)}"
+            console.print(f"• {m.title} — [bold]{status_text(m.status, lang)}[/bold]{window}")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,20 +32,30 @@ _KNOWN = (
     "verifying",
     "completed",
 )
-_MARKED = re.compile(r"<(?:strong|b)>\s*([A-Za-z ]+?)\s*</(?:strong|b)>", re.IGNORECASE)
+_MARKED = re.compile(
+    r"<(?:strong|b)>\s*([A-Za-z ]+?)\s*</(?:strong|b)>\s*-?\s*(.*?)(?=<small>|</p>|<p>|$)",
+    re.IGNORECASE | re.DOTALL,
+)
 _TAG = re.compile(r"<[^>]+>")
 _MAINTENANCE = re.compile(r"maintenance|pemeliharaan", re.IGNORECASE)
 
 
-def _status(text: str) -> str:
-    for word in _MARKED.findall(text):
+def _text(html: str) -> str:
+    return " ".join(_TAG.sub(" ", html).split())
+
+
+def _latest_post(html: str) -> tuple[str, str]:
+    """(status, body) of the newest post: status-page feeds list posts newest first,
+    each as "<strong>Status</strong> - body"; otherwise the words of the whole entry."""
+    for word, body in _MARKED.findall(html):
         if word.lower() in _KNOWN:
-            return str(word).lower().replace(" ", "_")
+            return str(word).lower().replace(" ", "_"), _text(body)
+    text = _text(html)
     lowered = text.lower()
     for word in ("resolved", "completed", "monitoring", "identified"):
         if word in lowered:
-            return word
-    return "investigating"
+            return word, text
+    return "investigating", text
 
 
 def _time(entry: feedparser.FeedParserDict, *names: str) -> datetime | None:
@@ -75,12 +85,11 @@ def parse_feed(url: str, body: bytes) -> PagePart:
             raise errors.malformed(url, f"entry {entry.get('title', '?')!r} has no date")
         title = str(entry.get("title", ""))
         html = str(entry.get("summary", ""))
-        status = _status(html)
+        status, text = _latest_post(html)
         maintenance = bool(_MAINTENANCE.search(title)) or status in {"scheduled", "in_progress"}
         if maintenance and status == "resolved":
             status = "completed"
         ident = str(entry.get("id") or entry.get("link") or digest_key(title, published))
-        text = " ".join(_TAG.sub(" ", html).split())
         incident = Incident(
             id=ident,
             title=title,
