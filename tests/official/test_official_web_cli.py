@@ -24,13 +24,18 @@ from pantau.cli import CliError
 from pantau.cli.official import register
 from pantau.clock import FrozenClock
 from pantau.incidents.model import Incident, Scope
+from pantau.official.detect import ADAPTERS
 from pantau.official.job import Watch, watch_page, watches
 from pantau.official.model import PageKind
+from pantau.official.poller import PagePoller
+from pantau.runtime import Runtime
+from pantau.settings import Settings
 from pantau.signals import Layer, ServiceState
 from pantau.signals import Text as SText
 from pantau.store import Store
 from pantau.store.incidents import IncidentStoreMixin
 from pantau.store.official import OfficialStoreMixin
+from pantau.web.app import create_app
 from pantau.web.official import router
 
 T = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
@@ -291,5 +296,35 @@ async def test_job_survives_a_database_failure(page_server: PageServer, tmp_path
             await asyncio.gather(task, return_exceptions=True)
         # Nothing was recorded, so nothing may be taken for granted: no conditional 304s.
         assert page_server.not_modified == 0
+    finally:
+        await store.close()
+
+
+async def test_served_by_the_real_app(page_server: PageServer, tmp_path: Path) -> None:
+    """The router as `create_app` serves it, over the full `Store`."""
+    page_server.json("/api/v2/summary.json", sp_summary("minor", api="degraded_performance"))
+    catalog = _catalog(page_server.base + "/")
+    store = Store(f"sqlite:///{tmp_path}/app.db")
+    store.migrate()
+    clock = FrozenClock(T)
+    runtime = Runtime(settings=Settings(), store=store, catalog=catalog, clock=clock)
+    await store.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            result = await PagePoller(
+                page_server.base + "/", ADAPTERS[PageKind.STATUSPAGE], client, clock
+            ).poll()
+        assert result.snapshot is not None
+        await store.official_record_poll(
+            page_server.base + "/", PageKind.STATUSPAGE, T, result.snapshot
+        )
+        transport = httpx.ASGITransport(create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as web:
+            body = (await web.get("/api/v1/services/chatgpt/official")).json()
+        assert (body["page_state"], body["state"], body["stale"]) == (
+            "degraded",
+            "operational",
+            False,
+        )
     finally:
         await store.close()
