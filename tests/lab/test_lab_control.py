@@ -85,3 +85,13 @@ async def test_no_port_left_open_after_exit() -> None:
     for port in udp:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("127.0.0.1", port))  # free again
+
+
+def test_lab_run_and_scenarios_commands() -> None:
+    code, out = run_cli("lab", "scenarios")
+    assert code == 0 and "chatgpt-2025-01-23" in out and "isp-outage" in out
+    code, out = run_cli("lab", "run", "chatgpt-2025-01-23", "--speed", "14400")
+    assert code == 0, out
+    assert "origin → http502" in out and "status → resolved" in out
+    code, out = run_cli("lab", "run", "no-such-scenario")
+    assert code == 2 and "no scenario named 'no-such-scenario'" in out
