@@ -27,6 +27,7 @@ _EDGE_FAULTS = {
     EdgeMode.BLOCK_IP: Fault.BLOCK_IP,
     EdgeMode.RATE_LIMIT: Fault.RATE_LIMIT,
 }
+_KEEP_RETIRED = 8
 _FORWARDED = ("content-type", "retry-after", "cache-control", "location", "server")
 
 
@@ -52,15 +53,20 @@ class EdgeServer:
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._generation = 0
+        self._retired: list[aiohttp.ClientSession] = []
 
     @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}/"
 
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(ssl=self._certs.client_context())
+        self._generation = self.origin.generation
+        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+
     async def start(self) -> None:
-        # A fresh connection per request, so an origin mode switch shows immediately.
-        connector = aiohttp.TCPConnector(ssl=self._certs.client_context(), force_close=True)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        self._session = self._new_session()
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -74,9 +80,10 @@ class EdgeServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in [*self._retired, *([self._session] if self._session else [])]:
+            await session.close()
+        self._session = None
+        self._retired = []
 
     def set_mode(self, mode: EdgeMode) -> None:
         self.mode = mode
@@ -94,6 +101,14 @@ class EdgeServer:
 
     async def _proxy(self, request: web.Request) -> web.Response:
         assert self._session is not None
+        if self._generation != self.origin.generation:
+            # The origin changed mode: pooled connections (and their TLS sessions) would
+            # hide the new behaviour, so start again from fresh connections. The old pool
+            # is closed only at shutdown, so requests still in flight finish normally.
+            self._retired.append(self._session)
+            self._session = self._new_session()
+            if len(self._retired) > _KEEP_RETIRED:
+                await self._retired.pop(0).close()
         url = f"https://127.0.0.1:{self.origin.port}{request.path_qs}"
         try:
             async with self._session.request(

@@ -34,6 +34,8 @@ class OriginServer:
         self.slug = slug
         self.host = f"origin.{slug}.{LAB_DOMAIN}"
         self.mode = OriginMode.HEALTHY
+        self.generation = 0
+        """Bumped at every mode switch, so clients holding pooled connections reconnect."""
         self.slow_seconds = slow_seconds
         self.port = 0
         self._certs = certs
@@ -64,6 +66,7 @@ class OriginServer:
         if mode is self.mode:
             return
         self.mode = mode
+        self.generation += 1
         await self._stop_listening()
         await self._listen()
 
