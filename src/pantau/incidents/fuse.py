@@ -54,6 +54,9 @@ class FusionConfig:
     surge_excess: float = 3.0
     """A detected crowd counts only while the last `surge_window` holds at least
     `surge_ratio` times the expected reports and `surge_excess` more than expected."""
+    amber_score: float = 0.9
+    amber_spread: float = 0.8
+    """See `_strong_amber`: the score and networks-per-reporter an amber crowd needs."""
     feature_share: float = 0.6
     """Share of login/app reports that makes a crowd-only problem feature-specific."""
 
@@ -100,6 +103,23 @@ def _surging(crowd: CrowdMinute, recent: Sequence[CrowdMinute], config: FusionCo
     observed = sum(m.reporters for m in minutes)
     expected = sum(m.expected for m in minutes)
     return observed >= config.surge_ratio * expected and observed - expected >= config.surge_excess
+
+
+def _strong_amber(crowd: CrowdMinute, recent: Sequence[CrowdMinute],
+                  config: FusionConfig) -> bool:
+    """An amber minute at the detector's highest surprise, from many networks.
+
+    The detector withholds "detected" until 25 more networks than usual report within ten
+    minutes, which a small service never reaches; reports spread over as many networks as
+    reporters cannot be one flood, so fusion accepts them."""
+    if crowd.state is not CrowdState.POSSIBLE:
+        return False
+    minutes = [crowd, *(m for m in recent if m.minute != crowd.minute
+                        and crowd.minute - m.minute < config.crowd_window)]
+    if max(m.score for m in minutes) < config.amber_score:
+        return False
+    reporters = sum(m.reporters for m in minutes)
+    return reporters > 0 and sum(m.networks for m in minutes) / reporters >= config.amber_spread
 
 
 def _dominant_region(regions: Counter[str], config: FusionConfig) -> str | None:
@@ -151,7 +171,8 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
     if crowd is not None and not (timedelta(0) <= now - crowd.minute <= config.crowd_freshness):
         crowd = None
     surging = crowd is not None and _surging(crowd, crowd_recent, config)
-    crowd_red = crowd is not None and crowd.state is CrowdState.DETECTED and surging
+    crowd_red = crowd is not None and surging and (
+        crowd.state is CrowdState.DETECTED or _strong_amber(crowd, crowd_recent, config))
     off = _official_usable(official, now, config)
     maintenance = official_maintenance(off, now)
 
