@@ -14,7 +14,7 @@ from pantau.store.probes import ProbesStoreMixin
 T0 = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
 
 
-class ProbeStore(ProbesStoreMixin, Store):
+class ProbeStore(Store, ProbesStoreMixin):
     """Store with the probe methods, whether or not the lead has listed the mixin yet."""
 
 

@@ -166,13 +166,18 @@ def _by_edge_page(status: int, edge: cdns.EdgeFacts) -> tuple[Layer, str] | None
     if edge.cdn == cdns.AKAMAI:
         if edge.access_denied or status == 403:
             return Layer.BLOCKED, "visitor_blocked"
+        if status == 500:
+            return Layer.EDGE, "edge_error"  # gateway errors name the origin, 500 the edge
         if status == 504:
             return Layer.ORIGIN, "gateway_timeout"
         return (Layer.ORIGIN, "bad_gateway") if status >= 500 else None
-    # A bare proxy's stock page: it is up, whatever is behind it is not.
+    # A bare proxy's stock page. Its own 500 means the proxy failed (an origin's 500
+    # passes through with the origin's page); its gateway errors blame what is behind.
+    if status == 500:
+        return Layer.EDGE, "edge_error"
     if status == 504:
         return Layer.ORIGIN, "gateway_timeout"
-    return (Layer.ORIGIN, "bad_gateway") if status in (500, 502, 503) else None
+    return (Layer.ORIGIN, "bad_gateway") if status in (502, 503) else None
 
 
 def _cloudflare(status: int, edge: cdns.EdgeFacts) -> tuple[Layer, str] | None:
@@ -203,7 +208,10 @@ def _by_status(obs: Observation, status: int, evidence: dict[str, object]) -> tu
     if obs.expected_status and status in obs.expected_status:
         return _content(obs, evidence)
     if status == 429:
-        return Layer.OVERLOAD, "rate_limited"
+        # With Retry-After the service sheds load for everyone; without it, it is
+        # throttling this client (per-visitor limit), which is not an outage.
+        return (Layer.OVERLOAD, "rate_limited") if retry_after else (
+            Layer.BLOCKED, "visitor_rate_limited")
     if status == 503 and retry_after:
         return Layer.OVERLOAD, "service_unavailable"
     if status in (502, 504):

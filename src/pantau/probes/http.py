@@ -9,10 +9,12 @@ Every check opens a fresh connection: a monitor must see connect and TLS each ti
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import socket
 import ssl
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +100,7 @@ class _PhaseConnector(aiohttp.TCPConnector):
     def __init__(self, clock: Clock, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._clock = clock
+        self.transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
 
     async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
         hop = _HOP.get(None)
@@ -113,6 +116,7 @@ class _PhaseConnector(aiohttp.TCPConnector):
             stamped, *args[1:], **kwargs
         )
         hop.conn_done = time.perf_counter()
+        self.transports.add(transport)
         peer = transport.get_extra_info("peername")
         hop.peer = str(peer[0]) if peer else None
         ssl_object = transport.get_extra_info("ssl_object")
@@ -163,8 +167,17 @@ class HttpProber:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
+            connector = self._session.connector
             await self._session.close()
             self._session = None
+            # A TLS connection closes gracefully (close_notify, then wait for the peer);
+            # when the loop is about to end (a one-shot CLI run), cut those short so no
+            # socket outlives it.
+            if isinstance(connector, _PhaseConnector):
+                for transport in list(connector.transports):
+                    if isinstance(transport, asyncio.Transport):
+                        transport.abort()
+                await asyncio.sleep(0)
 
     async def check(self, check: HttpCheck) -> Observation:
         started = time.perf_counter()
