@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pantau.runtime import Runtime
 
 log = logging.getLogger(__name__)
+FUSE_DELAY = timedelta(seconds=5)
+"""Fuse a little after the minute boundary, once the detector has scored the last minute."""
 KEEP_MINUTES = timedelta(days=8)
 """Per-minute rows kept for the charts (a week plus the day before it)."""
 
@@ -45,7 +47,7 @@ async def run(ctx: Runtime) -> None:
     last_prune: datetime | None = None
     while True:
         now = ctx.clock.now()
-        nxt = floor_minute(now) + timedelta(minutes=1)
+        nxt = floor_minute(now - FUSE_DELAY) + timedelta(minutes=1) + FUSE_DELAY
         await ctx.clock.sleep((nxt - now).total_seconds())
         at = floor_minute(ctx.clock.now())
         minute = await fuse_once(ctx, engine, at)

@@ -5,15 +5,18 @@ The one place where fusion depends on how crowd, probe and official results are 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pantau.catalog import Catalog, Service
 from pantau.incidents.engine import ServiceInput
 from pantau.incidents.fuse import FusionConfig
 from pantau.official.mapping import service_components
-from pantau.signals import OfficialStatus, ProbeVerdict
+from pantau.signals import CrowdMinute, OfficialStatus, ProbeVerdict
 from pantau.store.official import OfficialStoreMixin
 from pantau.store.probes import ProbesStoreMixin
+from pantau.store.reports import ReportsStoreMixin
+
+MINUTE = timedelta(minutes=1)
 
 PROBE_LIMIT = 200_000
 """The store returns the oldest rows first; the limit must never cut the newest minutes."""
@@ -42,12 +45,26 @@ async def probe_verdicts(store: object, at: datetime) -> dict[str, list[ProbeVer
     return by_service
 
 
+async def crowd_minutes(store: object, at: datetime) -> dict[str, list[CrowdMinute]]:
+    """Each service's detector minutes in fusion's crowd window up to `at`, oldest first."""
+    if not isinstance(store, ReportsStoreMixin):
+        return {}
+    config = FusionConfig()
+    by_service: dict[str, list[CrowdMinute]] = {}
+    for m in await store.crowd_minutes(at - config.crowd_window, at + MINUTE):
+        by_service.setdefault(m.service, []).append(m)
+    return by_service
+
+
 async def gather(store: object, catalog: Catalog, at: datetime) -> list[ServiceInput]:
     probes = await probe_verdicts(store, at)
+    crowd = await crowd_minutes(store, at)
     out = []
     for service in catalog.services:
+        minutes = crowd.get(service.slug, [])
         out.append(ServiceInput(
             slug=service.slug, name=service.name, cdn=service.cdn,
+            crowd=minutes[-1] if minutes else None, crowd_recent=minutes[:-1],
             probes=probes.get(service.slug, ()),
             official=await official_status(store, service),
         ))
