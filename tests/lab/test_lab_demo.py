@@ -1,4 +1,4 @@
-"""`pantau demo` starts within 10 seconds and Ctrl-C leaves nothing behind."""
+"""`pantau demo` starts within 10 seconds; Ctrl-C or SIGTERM leave nothing behind."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -18,7 +19,8 @@ def free_port() -> int:
         return port
 
 
-def test_demo_starts_fast_and_stops_cleanly() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_demo_starts_fast_and_stops_cleanly(stop: signal.Signals) -> None:
     port = free_port()
     started = time.monotonic()
     demo = subprocess.Popen(
@@ -35,7 +37,7 @@ def test_demo_starts_fast_and_stops_cleanly() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         assert ready is not None, "the demo did not answer within 10 s"
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(stop)
         out, _ = demo.communicate(timeout=10)
     finally:
         if demo.poll() is None:

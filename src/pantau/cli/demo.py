@@ -10,6 +10,7 @@ clock, so its minutes are the scenario's minutes. Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ import uvicorn
 import yaml
 from rich.console import Console
 
+from pantau.cli.lab import stop_like_ctrl_c
 from pantau.clock import ScaledClock
 from pantau.lab import Lab, Scenario, ScenarioError, load_scenario
 from pantau.lab.runner import run_scenario
@@ -121,6 +123,7 @@ def register(app: typer.Typer) -> None:
         if pace <= 0:
             raise CliError("--speed must be positive", code=2)
         sock = _bind(port)
+        signal.signal(signal.SIGTERM, stop_like_ctrl_c)
         try:
             with tempfile.TemporaryDirectory(prefix="pantau-demo-") as tmp:
                 asyncio.run(run_demo(chosen, pace, sock, Path(tmp)))

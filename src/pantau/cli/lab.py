@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,11 @@ lab_app = typer.Typer(help="The outage lab: fake services on loopback that fail 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(lab_app, name="lab")
+
+
+def stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (docker stop, systemd) shuts down as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _error(message: str, code: int = 2) -> Exception:
@@ -117,6 +123,7 @@ def serve(
             finally:
                 await control.close()
 
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
