@@ -42,7 +42,6 @@ from pantau.probes.resolve import DnsClient
 from pantau.probes.scheduler import Limits, Monitor, Scheduler
 from pantau.probes.ssrf import Guard
 from pantau.store import Store
-from pantau.store.probes import ProbesStoreMixin
 
 BODY = b"<html><body><h1>pantau bench target</h1><p>all good</p></body></html>"
 RESPONSE = (
@@ -143,13 +142,9 @@ async def bare_loop(
         return await sustained(one, seconds, workers)
 
 
-class _BenchStore(ProbesStoreMixin, Store):
-    pass
-
-
 async def ten_thousand(port: int, seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        store = _BenchStore(f"sqlite:///{tmp}/bench.db")
+        store = Store(f"sqlite:///{tmp}/bench.db")
         store.migrate()
         await store.start()
         rss0 = rss_mib()

@@ -18,9 +18,7 @@ async def serve(app: web.Application, ssl_context: Any = None) -> AsyncIterator[
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
-    server = site._server
-    assert server is not None
-    port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    port = int(runner.addresses[0][1])
     try:
         yield port
     finally:

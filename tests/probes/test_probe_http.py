@@ -119,8 +119,11 @@ def ca() -> trustme.CA:
 def _tls(ca: trustme.CA, name: str, *, expired: bool = False) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     now = datetime.now(UTC)
-    kwargs = {"not_before": now - timedelta(days=30), "not_after": now - timedelta(days=1)}
-    cert = ca.issue_cert(name, **(kwargs if expired else {}))
+    if expired:
+        cert = ca.issue_cert(name, not_before=now - timedelta(days=30),
+                             not_after=now - timedelta(days=1))
+    else:
+        cert = ca.issue_cert(name)
     cert.configure_cert(ctx)
     return ctx
 

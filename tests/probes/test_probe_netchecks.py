@@ -69,9 +69,11 @@ async def test_tls_handshake_expiry_and_name(tmp_path: Path) -> None:
     ca.cert_pem.write_to_path(str(ca_file))
     now = datetime.now(UTC)
 
-    def ctx(**kw: datetime) -> ssl.SSLContext:
+    def ctx(not_before: datetime | None = None, not_after: datetime | None = None
+            ) -> ssl.SSLContext:
         c = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("t.pantau.test", **kw).configure_cert(c)
+        ca.issue_cert("t.pantau.test", not_before=not_before, not_after=not_after
+                      ).configure_cert(c)
         return c
 
     with dns_server({"t.pantau.test": "127.0.0.1", "u.pantau.test": "127.0.0.1"}) as dp:

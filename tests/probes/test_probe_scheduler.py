@@ -96,7 +96,8 @@ async def test_intervals_jitter_batches_and_debouncing() -> None:
     for v in sink.verdicts:
         times[v.monitor].append(v.at)
         assert v.vantage == "jakarta" and v.reliable
-        assert set(v.evidence["timings"]) >= {"dns_ms", "total_ms"}  # type: ignore[arg-type]
+        timings = v.evidence["timings"]
+        assert isinstance(timings, dict) and {"dns_ms", "total_ms"} <= set(timings)
     for monitor in "abc":
         at = times[monitor]
         assert 6 <= len(at) <= 9, (monitor, len(at))
