@@ -124,9 +124,10 @@ def incidentio_widget(page: StatusPage, url: str) -> dict[str, Any]:
 
     def affected(inc: Incident) -> list[dict[str, Any]]:
         return [
-            {"id": comps.get(name, _id(page.name, name)), "name": name,
+            {"id": comps[name], "name": name,
              "current_status": _IO_IMPACT.get(status, "operational")}
             for name, status in inc.components.items()
+            if name in comps
         ]
 
     def common(inc: Incident) -> dict[str, Any]:
@@ -150,7 +151,9 @@ def incidentio_widget(page: StatusPage, url: str) -> dict[str, Any]:
             }
             (in_progress if inc.status == "in_progress" else scheduled).append(entry)
             continue
-        impacts = [_IO_IMPACT[s] for s in inc.components.values() if s in _IO_IMPACT]
+        impacts = [
+            _IO_IMPACT[s] for n, s in inc.components.items() if s in _IO_IMPACT and n in comps
+        ]
         worst = max(impacts, key=_IO_RANK.index, default="degraded_performance")
         ongoing.append({**common(inc), "status": inc.status, "current_worst_impact": worst})
     return {
