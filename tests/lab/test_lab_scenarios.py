@@ -38,6 +38,9 @@ def test_shipped_scenarios_load_and_have_checkpoints() -> None:
 
 def test_chatgpt_timeline() -> None:
     scenario = load_scenario("chatgpt-2025-01-23")
+    # The timeline is a pure fold: the same file gives the same states.
+    assert state_at(scenario, timedelta(minutes=70)) == state_at(
+        load_scenario("chatgpt-2025-01-23"), timedelta(minutes=70))
     assert scenario.at(timedelta(minutes=33)).isoformat() == "2025-01-23T11:33:00+00:00"
     assert state_at(scenario, timedelta(minutes=32)).origin["chatgpt"] is OriginMode.HEALTHY
     during = state_at(scenario, timedelta(minutes=45))
