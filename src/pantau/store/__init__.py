@@ -5,11 +5,17 @@ engine, the group-commit writer and `read` from `StoreBase`.
 """
 
 from pantau.store.base import StoreBase, StoreError
+from pantau.store.incidents import IncidentStoreMixin
+from pantau.store.official import OfficialStoreMixin
+from pantau.store.probes import ProbesStoreMixin
+from pantau.store.reports import ReportsStoreMixin
 from pantau.store.writer import Overloaded
 
 
-class Store(StoreBase):
-    """The store. Domain mixins are listed as bases as their modules land."""
+class Store(
+    ReportsStoreMixin, ProbesStoreMixin, OfficialStoreMixin, IncidentStoreMixin, StoreBase
+):
+    """The store: every domain's reads and writes over one engine and writer."""
 
 
 __all__ = ["Overloaded", "Store", "StoreError"]
