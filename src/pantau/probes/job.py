@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pantau.catalog import Catalog
+from pantau.clock import Clock
 from pantau.probes.assertions import ContentRules
 from pantau.probes.http import HttpCheck
 from pantau.probes.prober import Check, Prober
@@ -16,6 +19,7 @@ from pantau.probes.vantage import SelfCheck
 
 if TYPE_CHECKING:
     from pantau.runtime import Runtime
+    from pantau.store.probes import ProbesStoreMixin
 
 DEFAULT_INTERVAL = 60.0
 
@@ -69,7 +73,16 @@ async def run_scheduler(
                                  quorum=min(2, len(self_check_targets)) or 1),
             states=await store.monitor_states(),
         )
-        await scheduler.run()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(scheduler.run())
+            group.create_task(_prune(store, ctx.clock, settings.retention_days))
+
+
+async def _prune(store: ProbesStoreMixin, clock: Clock, days: int) -> None:
+    """Keep raw results for the retention period, checking hourly."""
+    while True:
+        await store.probe_prune(clock.now() - timedelta(days=days))
+        await clock.sleep(3600)
 
 
 async def run(ctx: Runtime) -> None:
