@@ -37,7 +37,16 @@ def app() -> web.Application:
     async def maint(_: web.Request) -> web.Response:
         return web.Response(status=503, text="Down for maintenance", headers={"Retry-After": "60"})
 
+    async def odd(_: web.Request) -> web.Response:
+        return web.Response(body="caf\u00e9".encode(), headers={
+            "Content-Type": "text/plain; charset=x-no-such-charset"})
+
+    async def bad_location(_: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[::1/"})
+
     a = web.Application()
+    a.router.add_get("/odd", odd)
+    a.router.add_get("/bad-location", bad_location)
     a.router.add_get("/ok", ok)
     a.router.add_get("/slow", slow)
     a.router.add_get("/hop", hop)
@@ -151,3 +160,13 @@ async def test_tls_phases_and_certificate_faults(ca: trustme.CA, tmp_path: Path)
     assert (classify(wrong_name).layer, wrong_name.error) == (Layer.TLS, ErrorKind.CERT_HOSTNAME)
     assert (classify(expired).layer, expired.error) == (Layer.TLS, ErrorKind.CERT_EXPIRED)
     assert (classify(untrusted).layer, untrusted.error) == (Layer.TLS, ErrorKind.CERT_UNTRUSTED)
+
+
+async def test_odd_answers_are_observed_not_raised() -> None:
+    async with serve(app()) as port, HttpProber(DnsClient(), OPEN) as prober:
+        odd = await prober.check(HttpCheck(f"http://127.0.0.1:{port}/odd"))
+        moved = await prober.check(HttpCheck(f"http://127.0.0.1:{port}/bad-location"))
+        invalid = await prober.check(HttpCheck("http://[::1/"))
+    assert (odd.status, odd.body) == (200, "caf\u00e9")
+    assert moved.status == 302  # a malformed Location is reported, not followed
+    assert invalid.error is ErrorKind.TARGET_REFUSED

@@ -10,6 +10,7 @@ Every check opens a fresh connection: a monitor must see connect and TLS each ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import socket
 import ssl
@@ -181,7 +182,11 @@ class HttpProber:
 
     async def check(self, check: HttpCheck) -> Observation:
         started = time.perf_counter()
-        url = URL(check.url)
+        try:
+            url = URL(check.url)
+        except ValueError as exc:
+            return self._failed(check, Phase.TARGET, ErrorKind.TARGET_REFUSED,
+                                f"invalid URL: {exc}", started, Timings())
         method, body = check.method.upper(), check.body
         for _ in range(check.max_redirects + 1):
             result = await self._hop(check, url, method, body, started)
@@ -228,8 +233,9 @@ class HttpProber:
                 raw = await self._read_prefix(resp)
                 status = resp.status
                 headers = {k.lower(): v for k, v in resp.headers.items()}
-                charset = resp.get_encoding() if resp.charset else "utf-8"
-        except Exception as exc:  # every client failure becomes an observation
+                charset = resp.charset or "utf-8"
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # Every client failure becomes an observation (ssl errors are OSErrors).
             kind, phase = _failure_kind(exc, hop)
             return self._failed(check, phase, kind, _describe(exc), started,
                                 _timings(hop, dns_ms, None, None), hop)
@@ -237,9 +243,14 @@ class HttpProber:
             _HOP.reset(token)
         location = headers.get("location")
         if check.follow_redirects and status in _REDIRECTS and location:
-            next_method = "GET" if status == 303 else method
-            return url.join(URL(location)), next_method, None if status == 303 else body
-        text = raw.decode(charset, errors="replace")
+            with contextlib.suppress(ValueError):  # a malformed Location is not followed
+                next_url = url.join(URL(location))
+                next_method = "GET" if status == 303 else method
+                return next_url, next_method, None if status == 303 else body
+        try:
+            text = raw.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know: read it as UTF-8
+            text = raw.decode("utf-8", errors="replace")
         return Observation(
             url=check.url,
             phase=Phase.DONE,
