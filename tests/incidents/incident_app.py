@@ -26,11 +26,11 @@ def fusion_store(url: str) -> Store:
     return store
 
 
-def runtime(url: str, clock: FrozenClock) -> Runtime:
+def runtime(url: str, clock: FrozenClock, catalog: Catalog | None = None) -> Runtime:
     store = fusion_store(url)
     store.migrate()
-    return Runtime(settings=load_settings(database=url), store=store, catalog=Catalog.default(),
-                   clock=clock)
+    return Runtime(settings=load_settings(database=url), store=store,
+                   catalog=catalog or Catalog.default(), clock=clock)
 
 
 async def chatgpt_outage(store: Any, minutes: int = 6) -> FusionEngine:

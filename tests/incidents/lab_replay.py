@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -139,10 +139,15 @@ class Replay:
     minutes: dict[timedelta, Minute] = field(default_factory=dict)
 
 
-async def replay(scenario: Scenario, until: timedelta | None = None) -> Replay:
-    """Fuse every minute of `scenario` (up to `until`); returns each minute's result."""
+OnMinute = Callable[[Lab, timedelta, Minute], Awaitable[None]]
+
+
+async def replay(scenario: Scenario, until: timedelta | None = None,
+                 on_minute: OnMinute | None = None, clock: FrozenClock | None = None) -> Replay:
+    """Fuse every minute of `scenario` (up to `until`); returns each minute's result.
+    `on_minute` sees each fused minute while the lab is still in that minute's state."""
     end = until if until is not None else scenario.duration
-    clock = FrozenClock(scenario.start)
+    clock = clock or FrozenClock(scenario.start)
     crowd = Crowd(scenario)
     engine = FusionEngine()
     result = Replay()
@@ -175,5 +180,7 @@ async def replay(scenario: Scenario, until: timedelta | None = None) -> Replay:
                                    official.get(s.slug), crowd.history[s.slug])
                       for s in catalog.services]
             result.minutes[offset] = engine.step(now, inputs)
+            if on_minute is not None:
+                await on_minute(lab, offset, result.minutes[offset])
             offset += M
     return result

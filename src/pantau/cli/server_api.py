@@ -70,3 +70,8 @@ async def find_service(client: httpx.AsyncClient | None, query: str,
 async def service_status(client: httpx.AsyncClient, slug: str, tz: str) -> dict[str, Any]:
     status: dict[str, Any] = await _get(client, f"/api/v1/services/{slug}/status", tz=tz)
     return status
+
+
+async def incident(client: httpx.AsyncClient, incident_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = await _get(client, f"/api/v1/incidents/{incident_id}")
+    return found

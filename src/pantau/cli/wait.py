@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import typer
 from rich.console import Console
 
-from pantau.cli.server_api import ServerError, UnknownService, find_service, service_status
+from pantau.cli.server_api import (
+    ServerError,
+    UnknownService,
+    find_service,
+    incident,
+    service_status,
+)
 from pantau.incidents.timefmt import duration
 from pantau.settings import Settings, SettingsError, load_settings
 from pantau.signals import Text
@@ -29,18 +36,27 @@ def next_interval(current: float, maximum: float) -> float:
     return min(maximum, current * 1.5)
 
 
-def down_since(status: dict[str, Any]) -> datetime | None:
-    incident = status.get("incident")
-    if incident and incident.get("started_at"):
-        return datetime.fromisoformat(incident["started_at"])
-    return None
+async def outage_minutes(client: httpx.AsyncClient, incident_id: str | None,
+                         status: dict[str, Any], waited_s: float) -> int:
+    """How long it was down: the incident's own span when the server knows it."""
+    if incident_id is not None:
+        try:
+            found = await incident(client, incident_id)
+        except (ServerError, UnknownService):
+            found = None
+        if found is not None:
+            start = datetime.fromisoformat(found["started_at"])
+            end = (datetime.fromisoformat(found["resolved_at"]) if found["resolved_at"]
+                   else datetime.fromisoformat(status["at"]))
+            return max(0, round((end - start).total_seconds() / 60))
+    return round(waited_s / 60)
 
 
 async def wait_until_back(query: str, settings: Settings, server_url: str, interval: float,
                           max_interval: float, give_up_after: float | None, tz: str,
                           console: Console, lang: str) -> int:
     started_wall = time.monotonic()
-    since: datetime | None = None
+    incident_id: str | None = None
     async with httpx.AsyncClient(base_url=server_url, timeout=10.0) as client:
         service = await find_service(client, query, settings)
         delay = interval
@@ -56,7 +72,8 @@ async def wait_until_back(query: str, settings: Settings, server_url: str, inter
                     if status["state"] == "operational":
                         break
                     seen_down = seen_down or status["state"] != "unknown"
-                    since = since or down_since(status)
+                    if status.get("incident"):
+                        incident_id = status["incident"]["id"]
                     line = Text(f"{service.name}: {status['state']} ({status['layer']}); "
                                 f"next check in {delay:.0f} s",
                                 f"{service.name}: {status['state']} ({status['layer']}); "
@@ -71,14 +88,17 @@ async def wait_until_back(query: str, settings: Settings, server_url: str, inter
                     return EXIT_GAVE_UP
                 await asyncio.sleep(delay)
                 delay = next_interval(delay, max_interval)
-    if not seen_down:
-        console.print(Text(f"{service.name} is working.", f"{service.name} berfungsi.").get(lang))
-        return EXIT_BACK
-    back_at = datetime.fromisoformat(status["at"]) if status.get("at") else datetime.now(UTC)
-    minutes = round(((back_at - since).total_seconds() if since else
-                     time.monotonic() - started_wall) / 60)
-    took = duration(max(0, minutes))
-    console.bell()
+        if not seen_down:
+            console.print(Text(f"{service.name} is working.",
+                               f"{service.name} berfungsi.").get(lang))
+            return EXIT_BACK
+        minutes = await outage_minutes(client, incident_id, status,
+                                       time.monotonic() - started_wall)
+    took = duration(minutes)
+    # The bell goes straight to stdout: Rich only rings on a terminal, and a script
+    # piping `pantau wait` may still want it.
+    sys.stdout.write("\a")
+    sys.stdout.flush()
     console.print(Text(f"{service.name} works again; it was down for {took.en}.",
                        f"{service.name} kembali berfungsi; sempat down selama {took.id}."
                        ).get(lang))
