@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default_factory=list, description="DNS resolvers for probes, HOST[:PORT], comma-separated"
     )
     vantage: str = Field("server", description="name of this probe vantage point")
+    monitor: bool = Field(
+        True, description="run the monitoring jobs; false for a process that only serves"
+    )
     server_url: str = Field(
         "http://127.0.0.1:8000", description="pantau server asked by `pantau check`/`wait`"
     )

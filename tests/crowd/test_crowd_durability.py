@@ -41,6 +41,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]
         **os.environ,
         "PANTAU_DATABASE": f"sqlite:///{db}",
         "PANTAU_PORT": str(port),
+        "PANTAU_MONITOR": "false",  # no probes of the bundled catalog's real hosts
         "PANTAU_TRUSTED_PROXIES": "127.0.0.1/32",
         "PANTAU_REPORT_LIMIT_ADDRESS": "100/second",
         "PANTAU_REPORT_LIMIT_NETWORK": "1000/second",

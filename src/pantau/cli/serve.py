@@ -10,15 +10,18 @@ import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from pantau import detect, official, probes
 from pantau.catalog import Catalog, CatalogError
 from pantau.clock import Clock, SystemClock
+from pantau.incidents import job as incidents_job
 from pantau.runtime import Job, Runtime
 from pantau.settings import Settings, SettingsError, load_settings
 from pantau.store import Store, StoreError
 from pantau.web.app import create_app
 
-# The server's background jobs, one per domain, as they land.
-JOBS: tuple[Job, ...] = ()
+# The server's background jobs: probes, official pages, the crowd detector's minutes,
+# and the fusion of all three into incidents.
+JOBS: tuple[Job, ...] = (probes.run, official.run, detect.run, incidents_job.run)
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -73,4 +76,5 @@ def register(app: typer.Typer) -> None:
         runtime = build_runtime(settings)
         typer.echo(f"pantau serving {len(runtime.catalog.services)} services on "
                    f"http://{settings.host}:{settings.port} ({runtime.store.safe_url})")
-        run_server(create_app(runtime, JOBS), settings.host, settings.port)
+        jobs = JOBS if settings.monitor else ()
+        run_server(create_app(runtime, jobs), settings.host, settings.port)
