@@ -13,21 +13,10 @@ from pantau.runtime import Runtime
 from pantau.settings import load_settings
 from pantau.signals import CrowdState, OfficialIncident
 from pantau.store import Store
-from pantau.store.incidents import IncidentStoreMixin
-from pantau.store.official import OfficialStoreMixin
-
-
-def fusion_store(url: str) -> Store:
-    """A Store with the fusion mixin, also before `Store` lists it among its bases."""
-    cls: Any = Store
-    if not issubclass(Store, IncidentStoreMixin):
-        cls = type("FusionStore", (IncidentStoreMixin, OfficialStoreMixin, Store), {})
-    store: Store = cls(url)
-    return store
 
 
 def runtime(url: str, clock: FrozenClock, catalog: Catalog | None = None) -> Runtime:
-    store = fusion_store(url)
+    store = Store(url)
     store.migrate()
     return Runtime(settings=load_settings(database=url), store=store,
                    catalog=catalog or Catalog.default(), clock=clock)

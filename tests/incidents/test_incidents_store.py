@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from incident_factories import all_ok, cf_502, crowd, minute
 
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
 from pantau.incidents.model import EventKind
 from pantau.signals import CrowdState, Layer, ServiceState
 from pantau.store import Store
-from pantau.store.incidents import IncidentStoreMixin
-
-
-@pytest.fixture
-def fstore(store: Store) -> Store:
-    # Until the lead lists IncidentStoreMixin among Store's bases, give this instance it.
-    if not isinstance(store, IncidentStoreMixin):
-        store.__class__ = type("FusionStore", (IncidentStoreMixin, Store), {})
-    return store
 
 
 def inputs(n: int, bad: bool) -> list[ServiceInput]:
@@ -32,13 +20,12 @@ def inputs(n: int, bad: bool) -> list[ServiceInput]:
     return out
 
 
-async def save(store: Any, m: Minute) -> None:
+async def save(store: Store, m: Minute) -> None:
     await store.save_fusion(m.at, list(m.assessments.values()), dict(m.incidents), m.changed,
                             m.events)
 
 
-async def test_minutes_round_trip(fstore: Store) -> None:
-    store: Any = fstore
+async def test_minutes_round_trip(store: Store) -> None:
     engine = FusionEngine()
     for n in range(0, 3):
         await save(store, engine.step(minute(n), inputs(n, True)))
@@ -66,8 +53,7 @@ async def test_minutes_round_trip(fstore: Store) -> None:
     assert [e.event.kind for e in later] == [EventKind.RESOLVED]
 
 
-async def test_service_minutes_feed_the_chart(fstore: Store) -> None:
-    store: Any = fstore
+async def test_service_minutes_feed_the_chart(store: Store) -> None:
     engine = FusionEngine()
     for n in range(0, 4):
         await save(store, engine.step(minute(n), inputs(n, n >= 2)))

@@ -90,3 +90,16 @@ def test_sse_stream_sends_the_current_status(client: TestClient) -> None:
                 break
     assert "event: status" in lines
     assert '"state":"outage"' in lines[-1]
+
+
+def test_home_page_shows_problems_and_searches(client: TestClient) -> None:
+    home = client.get("/", params={"lang": "en"})
+    assert home.status_code == 200
+    problems = home.text.split('id="now-h"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/services/chatgpt"' in problems and "down" in problems
+    assert 'href="/incidents/chatgpt-20250123-1133"' in home.text
+    assert 'placeholder="Is ChatGPT down?"' in home.text
+    found = client.get("/", params={"q": "openai"}, follow_redirects=False)
+    assert (found.status_code, found.headers["location"]) == (303, "/services/chatgpt")
+    idn = client.get("/", params={"lang": "id"}).text
+    assert "Gangguan saat ini" in idn and "Apakah ChatGPT sedang down?" in idn

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Domain routers, in the order their paths should be matched.
 ROUTERS: tuple[APIRouter, ...] = (
     api.router, status.router, reports.router, official.router, pages_service.router,
-    pages_incidents.router, pages.router,
+    pages_incidents.router, pages_service.home_router, pages.router,
 )
 
 
