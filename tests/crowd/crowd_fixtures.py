@@ -16,23 +16,19 @@ from pantau.clock import FrozenClock
 from pantau.runtime import Runtime
 from pantau.settings import load_settings
 from pantau.store import Store
-from pantau.store.reports import ReportsStoreMixin
 from pantau.store.schema import metadata
 from pantau.web.app import create_app
 
 T0 = datetime(2025, 1, 23, 11, 0, tzinfo=UTC)
 
 
-class CrowdStore(Store, ReportsStoreMixin):
-    """`Store` with the crowd mixin, whether or not `Store` lists it yet."""
 
-
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> CrowdStore:
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "sqlite":
-        instance = CrowdStore(f"sqlite:///{tmp_path}/pantau.db")
+        instance = Store(f"sqlite:///{tmp_path}/pantau.db")
         instance.migrate()
     else:
-        instance = CrowdStore(request.getfixturevalue("postgres_url"))
+        instance = Store(request.getfixturevalue("postgres_url"))
         with instance.engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
@@ -41,13 +37,13 @@ async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> CrowdSto
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def crowd_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CrowdStore]:
+async def crowd_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     instance = await open_store(request, tmp_path)
     yield instance
     await instance.close()
 
 
-def make_app(store: CrowdStore, clock: FrozenClock, **settings: Any) -> FastAPI:
+def make_app(store: Store, clock: FrozenClock, **settings: Any) -> FastAPI:
     runtime = Runtime(
         settings=load_settings(trusted_proxies="127.0.0.1/32", **settings),
         store=store,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pantau.clock import FrozenClock
-from tests.crowd.crowd_fixtures import T0, CrowdStore, client, crowd_store, make_app
+from pantau.store import Store
+from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]
 URL = "/api/v1/services/chatgpt/reports"
 
 
-async def test_report_is_accepted_after_it_is_stored(crowd_store: CrowdStore) -> None:
+async def test_report_is_accepted_after_it_is_stored(crowd_store: Store) -> None:
     app = make_app(crowd_store, FrozenClock(T0))
     async with client(app) as http:
         r = await http.post(URL, json={"category": "website", "text": "502 Bad Gateway"})
@@ -20,7 +21,7 @@ async def test_report_is_accepted_after_it_is_stored(crowd_store: CrowdStore) ->
     assert len(rows) == 1 and rows[0].counted and rows[0].text_norm == "502 bad gateway"
 
 
-async def test_same_reporter_counts_once_in_thirty_minutes(crowd_store: CrowdStore) -> None:
+async def test_same_reporter_counts_once_in_thirty_minutes(crowd_store: Store) -> None:
     clock = FrozenClock(T0)
     app = make_app(crowd_store, clock)
     headers = {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}
@@ -34,7 +35,7 @@ async def test_same_reporter_counts_once_in_thirty_minutes(crowd_store: CrowdSto
     assert [r.counted for r in rows] == [True, False, False, True]
 
 
-async def test_bad_input_gets_a_clear_4xx(crowd_store: CrowdStore) -> None:
+async def test_bad_input_gets_a_clear_4xx(crowd_store: Store) -> None:
     app = make_app(crowd_store, FrozenClock(T0))
     json_type = {"content-type": "application/json"}
     cases = [
@@ -58,7 +59,7 @@ async def test_bad_input_gets_a_clear_4xx(crowd_store: CrowdStore) -> None:
     assert await crowd_store.report_count() == 0
 
 
-async def test_rate_limit_answers_429_with_retry_after(crowd_store: CrowdStore) -> None:
+async def test_rate_limit_answers_429_with_retry_after(crowd_store: Store) -> None:
     app = make_app(crowd_store, FrozenClock(T0), report_limit_address="2/minute")
     async with client(app) as http:
         codes = []
@@ -73,7 +74,7 @@ async def test_rate_limit_answers_429_with_retry_after(crowd_store: CrowdStore) 
         assert (await http.post(URL, json={"category": "app"}, headers=other)).status_code == 202
 
 
-async def test_untrusted_peer_cannot_spoof_its_address(crowd_store: CrowdStore) -> None:
+async def test_untrusted_peer_cannot_spoof_its_address(crowd_store: Store) -> None:
     app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
     async with client(app, peer="192.0.2.50") as http:
         first = await http.post(
@@ -85,7 +86,7 @@ async def test_untrusted_peer_cannot_spoof_its_address(crowd_store: CrowdStore) 
     assert (first.status_code, again.status_code) == (202, 429)
 
 
-async def test_html_form_redirects_to_a_thank_you(crowd_store: CrowdStore) -> None:
+async def test_html_form_redirects_to_a_thank_you(crowd_store: Store) -> None:
     app = make_app(crowd_store, FrozenClock(T0))
     async with client(app) as http:
         r = await http.post(URL, data={"category": "payments", "text": "Error 1020", "region": ""})

@@ -16,15 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from pantau.store import Store
-from pantau.store.reports import ReportsStoreMixin
 from pantau.store.schema.reports import reports
 
 PANTAU = str(Path(sys.executable).parent / "pantau")
-pytestmark = pytest.mark.skipif(
-    not issubclass(Store, ReportsStoreMixin),
-    reason="pantau.store.Store does not list ReportsStoreMixin among its bases yet",
-)
 
 
 def _free_port() -> int:

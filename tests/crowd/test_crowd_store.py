@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pantau.signals import CrowdMinute, CrowdState
+from pantau.store import Store
 from pantau.store.reports import NewReport
-from tests.crowd.crowd_fixtures import T0, CrowdStore, crowd_store
+from tests.crowd.crowd_fixtures import T0, crowd_store
 
 __all__ = ["crowd_store"]
 
@@ -26,7 +27,7 @@ def _report(i: int, at_minutes: float, service: str = "chatgpt", counted: bool =
     )
 
 
-async def test_reports_round_trip_and_purge(crowd_store: CrowdStore) -> None:
+async def test_reports_round_trip_and_purge(crowd_store: Store) -> None:
     ids = [await crowd_store.add_report(_report(i, i * 0.5)) for i in range(6)]
     assert ids == [f"{i:032x}" for i in range(6)]
     await crowd_store.add_report(_report(99, 1, service="gmail", counted=False))
@@ -40,7 +41,7 @@ async def test_reports_round_trip_and_purge(crowd_store: CrowdStore) -> None:
     assert await crowd_store.report_count() == 2
 
 
-async def test_crowd_minutes_upsert_and_latest(crowd_store: CrowdStore) -> None:
+async def test_crowd_minutes_upsert_and_latest(crowd_store: Store) -> None:
     def minute(service: str, m: int, reporters: int) -> CrowdMinute:
         return CrowdMinute(
             service=service,

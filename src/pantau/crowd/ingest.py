@@ -62,11 +62,16 @@ class Ingest:
     def from_settings(
         cls, settings: Settings, store: ReportsStoreMixin, clock: Clock, redis: Redis | None
     ) -> Ingest:
-        limiter = ReportLimiter(settings.report_limit_address, settings.report_limit_network, redis)
+        def seconds() -> float:
+            return clock.now().timestamp()
+
+        limiter = ReportLimiter(
+            settings.report_limit_address, settings.report_limit_network, redis, clock=seconds
+        )
         gate: CountGate = (
             RedisGate(redis, settings.crowd_network_voices)
             if redis is not None
-            else MemoryGate(settings.crowd_network_voices, clock=lambda: clock.now().timestamp())
+            else MemoryGate(settings.crowd_network_voices, clock=seconds)
         )
         return cls(
             store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from pantau.signals import CrowdMinute, CrowdState
 from pantau.store.base import StoreBase
 from pantau.store.schema.reports import crowd_minutes, reports
+from pantau.store.writer import Overloaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _row(report: NewReport) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "service": report.service,
+        "at": report.at,
+        "reporter": report.reporter,
+        "network": report.network,
+        "category": report.category,
+        "region": report.region,
+        "text": report.text,
+        "text_norm": report.text_norm,
+        "counted": report.counted,
+    }
+
+
 def _minute(row: Any) -> CrowdMinute:
     return CrowdMinute(
         service=row.service,
@@ -65,26 +82,48 @@ def _minute(row: Any) -> CrowdMinute:
 
 
 class ReportsStoreMixin(StoreBase):
+    MAX_PENDING_REPORTS = 10_000
+    """Reports waiting for their commit before `add_report` refuses with `Overloaded`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending_reports: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
+        self._report_flusher: asyncio.Task[None] | None = None
+
     async def add_report(self, report: NewReport) -> str:
-        """Store one report; returns its id once the write is committed (durable)."""
-        values = {
-            "id": report.id,
-            "service": report.service,
-            "at": report.at,
-            "reporter": report.reporter,
-            "network": report.network,
-            "category": report.category,
-            "region": report.region,
-            "text": report.text,
-            "text_norm": report.text_norm,
-            "counted": report.counted,
-        }
+        """Store one report; returns its id once the write is committed (durable).
 
-        def write(conn: Connection) -> str:
-            conn.execute(reports.insert().values(values))
-            return report.id
+        Reports that arrive while a commit is in flight wait for the next one and are
+        inserted together with one executemany: a per-row INSERT costs ~15 times
+        more, and at outage scale that, not the commit, would be the ceiling.
+        """
+        if len(self._pending_reports) >= self.MAX_PENDING_REPORTS:
+            raise Overloaded()
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending_reports.append((_row(report), future))
+        flusher = self._report_flusher
+        if flusher is None or flusher.done():
+            self._report_flusher = asyncio.create_task(self._flush_reports())
+        return await future
 
-        return await self.writer.submit(write)
+    async def _flush_reports(self) -> None:
+        while self._pending_reports:
+            batch, self._pending_reports = self._pending_reports, []
+            rows = [row for row, _ in batch]
+
+            def write(conn: Connection, rows: list[dict[str, Any]] = rows) -> None:
+                conn.execute(reports.insert(), rows)
+
+            try:
+                await self.writer.submit(write)
+            except Exception as exc:  # every caller in the batch hears why
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for row, future in batch:
+                    if not future.done():
+                        future.set_result(row["id"])
 
     async def report_count(self, service: str | None = None) -> int:
         def q(conn: Connection) -> int:

@@ -81,6 +81,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     app.state.catalog = runtime.catalog
     app.state.clock = runtime.clock
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(reports.FastReports)  # JSON crowd reports skip routing (issue 5)
     static = resources.files("pantau").joinpath("web/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for router in ROUTERS:

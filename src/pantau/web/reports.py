@@ -10,6 +10,7 @@ or shown the reason their report was refused.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pantau.catalog import Service
 from pantau.crowd.ingest import Ingest, NoAddress, RateLimited
@@ -50,8 +52,7 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
-def _ingest(request: Request) -> Ingest:
-    state = request.app.state
+def _ingest(state: Any) -> Ingest:
     ingest: Ingest | None = getattr(state, "crowd_ingest", None)
     if ingest is None:
         runtime = state.runtime
@@ -127,28 +128,17 @@ async def post_report(request: Request, slug: str) -> Response:
         # A first-party cookie lets one browser count once however it is spelt.
         new_client = client_id = secrets.token_urlsafe(16)
     try:
-        if service is None:
-            raise Refused(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
-        if not is_form and content_type not in ("application/json", ""):
-            raise Refused(415, "send application/json (or the page's form)")
-        report = _parse(await request.body(), is_form)
-        peer = request.client.host if request.client else None
-        report_id = await _ingest(request).submit(
-            service.slug,
-            report,
+        report_id = await accept(
+            request.app.state,
+            slug,
+            await request.body(),
+            content_type,
             client_id=client_id,
-            peer=peer,
+            peer=request.client.host if request.client else None,
             forwarded_for=request.headers.get("x-forwarded-for"),
         )
     except Refused as exc:
         response = _refused(request, service, exc, is_form)
-    except RateLimited as exc:
-        response = _refused(request, service, Refused(429, str(exc), exc.retry_after), is_form)
-    except Overloaded as exc:
-        busy = Refused(503, "too many reports right now; try again shortly", exc.retry_after)
-        response = _refused(request, service, busy, is_form)
-    except NoAddress as exc:
-        response = _refused(request, service, Refused(400, str(exc)), is_form)
     else:
         if is_form:
             response = RedirectResponse(f"/services/{slug}/reported", status_code=303)
@@ -157,6 +147,41 @@ async def post_report(request: Request, slug: str) -> Response:
     if new_client is not None:
         response.set_cookie(CLIENT_COOKIE, new_client, max_age=YEAR, samesite="lax", httponly=True)
     return response
+
+
+async def accept(
+    state: Any,
+    slug: str,
+    raw: bytes,
+    content_type: str,
+    *,
+    client_id: str,
+    peer: str | None,
+    forwarded_for: str | None,
+) -> str:
+    """Validate, rate-limit, count and store one report; its id once durable.
+
+    Every refusal is a `Refused` with the status and the sentence to show.
+    """
+    service: Service | None = state.catalog.get(slug)
+    if service is None:
+        raise Refused(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
+    is_form = content_type == FORM_TYPE
+    if not is_form and content_type not in ("application/json", ""):
+        raise Refused(415, "send application/json (or the page's form)")
+    report = _parse(raw, is_form)
+    try:
+        return await _ingest(state).submit(
+            service.slug, report, client_id=client_id, peer=peer, forwarded_for=forwarded_for
+        )
+    except RateLimited as exc:
+        raise Refused(429, str(exc), exc.retry_after) from None
+    except Overloaded as exc:
+        raise Refused(
+            503, "too many reports right now; try again shortly", exc.retry_after
+        ) from None
+    except NoAddress as exc:
+        raise Refused(400, str(exc)) from None
 
 
 def _refused(request: Request, service: Service | None, exc: Refused, is_form: bool) -> Response:
@@ -192,3 +217,89 @@ async def reported(request: Request, slug: str) -> Response:
         message=THANKS_BODY.get(lang),
         back=BACK.get(lang),
     )
+
+
+_REPORT_PATH = re.compile(r"^/api/v1/services/([a-z0-9-]+)/reports$")
+
+
+class FastReports:
+    """ASGI middleware: JSON reports go straight to `accept`, past the framework.
+
+    At outage scale this one endpoint takes nearly all the traffic, and the framework's
+    middleware, routing over every page and dependency solving cost more CPU than
+    the report itself (bench/ingest.py). Same checks and answers as `post_report`;
+    forms and everything else pass through to the application.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = _REPORT_PATH.match(scope["path"])
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == FORM_TYPE:
+            await self.app(scope, receive, send)
+            return
+        client_id = _cookie(headers.get("cookie", ""), CLIENT_COOKIE) or headers.get(CLIENT_HEADER)
+        extra: list[tuple[bytes, bytes]] = []
+        if not client_id:
+            client_id = secrets.token_urlsafe(16)
+            cookie = f"{CLIENT_COOKIE}={client_id}; Max-Age={YEAR}; Path=/; SameSite=lax; HttpOnly"
+            extra.append((b"set-cookie", cookie.encode()))
+        try:
+            raw = await _read_body(receive)
+            client = scope.get("client")
+            report_id = await accept(
+                scope["app"].state,
+                match.group(1),
+                raw,
+                content_type,
+                client_id=client_id,
+                peer=client[0] if client else None,
+                forwarded_for=headers.get("x-forwarded-for"),
+            )
+        except Refused as exc:
+            if exc.retry_after:
+                extra.append((b"retry-after", str(exc.retry_after).encode()))
+            await _send_json(send, exc.status, {"detail": exc.detail}, extra)
+        else:
+            await _send_json(send, 202, {"id": report_id}, extra)
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value or None
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Refused(400, "the client went away")
+        body: bytes = message.get("body", b"")
+        size += len(body)
+        if size > MAX_REPORT_BYTES:
+            raise Refused(413, f"a report is at most {MAX_REPORT_BYTES} bytes")
+        chunks.append(body)
+        more = bool(message.get("more_body", False))
+    return b"".join(chunks)
+
+
+async def _send_json(
+    send: Send, status: int, payload: dict[str, str], extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
+    await send({"type": "http.response.body", "body": body})
