@@ -1,0 +1,56 @@
+"""`pantau detect FILE.csv`: NAB format in, scores out, each row only from earlier rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from pantau.cli import app
+
+PANTAU = str(Path(sys.executable).parent / "pantau")
+
+
+def _series(path: Path, values: np.ndarray) -> None:
+    with path.open("w") as f:
+        f.write("timestamp,value\n")
+        for i, v in enumerate(values):
+            f.write(f"2025-01-{1 + i // 288:02d} {i % 288 // 12:02d}:{i % 12 * 5:02d}:00,{v:.4f}\n")
+
+
+def test_scores_are_streaming_and_alarm_at_the_shift(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(10, 1, 1500), rng.normal(25, 1, 300)])
+    full, half = tmp_path / "full.csv", tmp_path / "half.csv"
+    _series(full, values)
+    _series(half, values[:1600])
+    runner = CliRunner()
+    out_full = runner.invoke(app, ["detect", str(full), "--learn", "200"])
+    out_half = runner.invoke(app, ["detect", str(half), "--learn", "200"])
+    assert out_full.exit_code == 0, out_full.output
+    rows = list(csv.DictReader(io.StringIO(out_full.stdout)))
+    assert list(rows[0]) == ["timestamp", "value", "anomaly_score", "alarm"]
+    assert len(rows) == 1800
+    # The first 1600 rows do not depend on what comes after them.
+    assert out_half.stdout.splitlines() == out_full.stdout.splitlines()[:1601]
+    alarms = [i for i, r in enumerate(rows) if r["alarm"] == "1"]
+    assert alarms and 1500 <= alarms[0] <= 1502
+    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
+
+
+def test_bad_files_exit_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,val\n1,2\n")
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("timestamp,value\n2025-01-01 00:00:00,abc\n")
+    for path, words in ((bad, "header"), (tmp_path / "missing.csv", "No such file"),
+                        (numbers, "numbers.csv:2")):
+        done = subprocess.run([PANTAU, "detect", str(path)], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2
+        assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1
