@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ class Nameserver:
         return cls(host, port)
 
 
+@functools.lru_cache(maxsize=4096)  # monitors ask about the same hosts every interval
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
