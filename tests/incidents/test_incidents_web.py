@@ -63,8 +63,8 @@ def test_service_page_in_both_languages(client: TestClient) -> None:
     assert 'id="probe-matrix"' in html and "Working" in html and "Error" in html
     assert 'action="/api/v1/services/chatgpt/reports"' in html
     assert len(en.content) < 100_000
-    assert "https://" not in html.split("<main", 1)[1].replace(
-        'href="https://status.example.test/"', "")
+    # Links may leave the site; nothing the page loads may come from elsewhere.
+    assert 'src="http' not in html and 'stylesheet" href="http' not in html
     idn = client.get("/services/chatgpt", params={"lang": "id"}).text
     assert '<html lang="id">' in idn and "ChatGPT sedang down untuk semua orang sejak 18.33 WIB" \
         in idn

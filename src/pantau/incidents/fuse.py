@@ -141,11 +141,12 @@ def _feature(categories: Counter[str], config: FusionConfig) -> str | None:
 
 
 def _crowd_evidence(crowd: CrowdMinute) -> Text:
+    usual = f"{crowd.expected:.1f}" if crowd.expected < 10 else f"{crowd.expected:.0f}"
     return Text(
         f"{crowd.reporters} people reported problems in the last minute "
-        f"(about {crowd.expected:.0f} expected)",
+        f"(about {usual} expected)",
         f"{crowd.reporters} orang melaporkan masalah dalam satu menit terakhir "
-        f"(biasanya sekitar {crowd.expected:.0f})",
+        f"(biasanya sekitar {usual.replace('.', ',')})",
     )
 
 

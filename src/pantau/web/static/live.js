@@ -29,6 +29,12 @@
     state.textContent = words[s.state] || s.state;
     state.className = "state state-" + s.state;
     document.getElementById("sentence").textContent = s.verdict[lang];
+    var checked = document.getElementById("checked");
+    if (checked && checked.dataset.at !== s.at) {
+      checked.dataset.at = s.at;
+      checked.textContent = new Date(s.at).toLocaleString(lang === "id" ? "id-ID" : "en-GB",
+        {timeZone: tz, dateStyle: "short", timeStyle: "short"});
+    }
     fill("evidence", s.evidence.map(function (e) { return e[lang]; }));
     fill("advice", s.advice.map(function (a) { return a.text[lang]; }));
   }
