@@ -16,7 +16,7 @@ from probe_pages import (
 
 from pantau.probes.classify import classify
 from pantau.probes.explain import known_causes
-from pantau.probes.observation import ErrorKind, Observation, Phase, TlsFacts
+from pantau.probes.observation import ErrorKind, Observation, Phase, Timings, TlsFacts
 from pantau.signals import Layer
 
 URL = "https://chat.pantau.test/"
@@ -110,6 +110,10 @@ CASES = [
      Layer.APP, "unexpected_status", None),
     ("content", seen(200, {}, "x", failed_assertions=("keyword 'ok' missing",)),
      Layer.APP, "content_mismatch", None),
+    ("slow", seen(200, {}, "", slow_ms=500.0, timings=Timings(total_ms=900.0)),
+     Layer.OVERLOAD, "slow_response", None),
+    ("fast enough", seen(200, {}, "", slow_ms=500.0, timings=Timings(total_ms=90.0)),
+     Layer.NONE, "ok", None),
     ("cert soon", seen(200, {}, "", tls=TlsFacts(days_to_expiry=3.0), min_cert_days=7.0),
      Layer.TLS, "certificate_expiring", None),
 ]

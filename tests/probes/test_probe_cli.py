@@ -25,7 +25,12 @@ def site() -> web.Application:
     async def broken(_: web.Request) -> web.Response:
         return web.Response(status=500, text="boom")
 
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.sleep(0.15)
+        return web.Response(text="late but right")
+
     a = web.Application()
+    a.router.add_get("/slow", slow)
     a.router.add_get("/", ok)
     a.router.add_get("/broken", broken)
     return a
@@ -70,3 +75,13 @@ async def test_bad_usage_exits_2_without_traceback() -> None:
         code, out = await invoke(*args)
         assert code == 2, (args, out)
         assert "Traceback" not in out
+
+
+async def test_a_slow_correct_answer_is_overload_when_a_limit_is_set() -> None:
+    async with serve(site()) as port:
+        url = f"http://127.0.0.1:{port}/slow"
+        relaxed, _ = await invoke(url, "--allow-private")
+        strict, out = await invoke(url, "--allow-private", "--json", "--slow-ms", "100")
+    assert relaxed == 0
+    assert strict == 1
+    assert (json.loads(out)["layer"], json.loads(out)["cause"]) == ("overload", "slow_response")

@@ -109,6 +109,8 @@ def register(app: typer.Typer) -> None:
         json_path: str | None = typer.Option(None, "--json-path", help="e.g. status.indicator"),
         json_equals: str | None = typer.Option(None, "--json-equals"),
         no_follow: bool = typer.Option(False, "--no-follow", help="Do not follow redirects."),
+        slow_ms: float | None = typer.Option(
+            None, "--slow-ms", min=1, help="A correct answer slower than this is a fault."),
         lang: str = typer.Option("", "--lang", help="en or id; default from LANG."),
     ) -> None:
         """Check URL once: which layer fails (DNS, network, TLS, CDN, origin, app), and why."""
@@ -128,7 +130,7 @@ def register(app: typer.Typer) -> None:
             expected_status=tuple(expect_status),
             content=ContentRules(keyword=keyword, regex=regex, json_path=json_path,
                                  json_equals=json_equals),
-            follow_redirects=not no_follow, timeout=timeout,
+            follow_redirects=not no_follow, timeout=timeout, slow_ms=slow_ms,
         )
         guard = Guard(allow_private=allow_private or settings.allow_private_targets)
         ca = ca_file or settings.ca_file

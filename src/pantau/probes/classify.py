@@ -233,4 +233,8 @@ def _content(obs: Observation, evidence: dict[str, object]) -> tuple[Layer, str]
     days = obs.tls.days_to_expiry if obs.tls is not None else None
     if days is not None and obs.min_cert_days is not None and days < obs.min_cert_days:
         return Layer.TLS, "certificate_expiring"
+    total = obs.timings.total_ms
+    if obs.slow_ms is not None and total is not None and total > obs.slow_ms:
+        evidence["slow_ms"] = obs.slow_ms
+        return Layer.OVERLOAD, "slow_response"
     return Layer.NONE, "ok"

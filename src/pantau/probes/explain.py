@@ -147,6 +147,10 @@ _BY_CAUSE: dict[str, Text] = {
         "Layanan untuk sementara tidak tersedia, kemungkinan karena beban berat; "
         "coba lagi beberapa menit lagi.",
     ),
+    "slow_response": _T(
+        "The service works, but answers far more slowly than it should: it is struggling.",
+        "Layanan berjalan, tetapi menjawab jauh lebih lambat dari seharusnya: sedang kewalahan.",
+    ),
     "maintenance": _T(
         "The service is down for planned maintenance.",
         "Layanan sedang dalam pemeliharaan terjadwal.",

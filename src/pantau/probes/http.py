@@ -47,6 +47,7 @@ class HttpCheck:
     max_redirects: int = 5
     timeout: float = 10.0
     min_cert_days: float | None = None
+    slow_ms: float | None = None
 
 
 @dataclass(slots=True)
@@ -263,6 +264,7 @@ class HttpProber:
             expected_status=check.expected_status,
             failed_assertions=() if check.content.empty else check.content.failures(text),
             min_cert_days=check.min_cert_days,
+            slow_ms=check.slow_ms,
             timings=_timings(hop, dns_ms, headers_at, time.perf_counter(), started),
         )
 

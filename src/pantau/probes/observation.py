@@ -97,6 +97,8 @@ class Observation:
     """Content checks that failed (keyword, regex, JSON path), as short descriptions."""
     min_cert_days: float | None = None
     """Warn (as a TLS fault) when the certificate expires sooner than this."""
+    slow_ms: float | None = None
+    """A correct answer slower than this (total) counts as the service struggling."""
     timings: Timings = field(default_factory=Timings)
 
 
