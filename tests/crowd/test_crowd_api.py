@@ -97,6 +97,7 @@ async def test_html_form_redirects_to_a_thank_you(crowd_store: Store) -> None:
         bad = await http.post(URL, data={"category": "coffee"})
         # The language chosen above sticks (cookie): the refusal is in Indonesian too.
         assert bad.status_code == 422 and "Laporan tidak terkirim" in bad.text
+        assert "Pilih apa yang tidak berfungsi" in bad.text
         assert "/services/chatgpt" in bad.text
     rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
     assert [(r.category, r.text_norm) for r in rows] == [("payments", "error 1020")]

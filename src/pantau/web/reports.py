@@ -42,6 +42,26 @@ THANKS_BODY = Text(
 )
 REFUSED = Text("Report not sent", "Laporan tidak terkirim")
 BACK = Text("Back to the status page", "Kembali ke halaman status")
+# What a person using the form reads when a report is refused (the API's `detail` is
+# for programs and stays in English).
+FORM_REASONS = {
+    400: Text("The report could not be read.", "Laporan tidak dapat dibaca."),
+    413: Text("The message is too long.", "Pesannya terlalu panjang."),
+    422: Text(
+        "Please choose what does not work; a region looks like ID-JK and a message has "
+        "at most 280 characters.",
+        "Pilih apa yang tidak berfungsi; wilayah ditulis seperti ID-JK dan pesan paling "
+        "banyak 280 karakter.",
+    ),
+    429: Text(
+        "Too many reports from your network. Please try again in {wait} seconds.",
+        "Terlalu banyak laporan dari jaringan Anda. Coba lagi dalam {wait} detik.",
+    ),
+    503: Text(
+        "Too many reports are arriving right now. Please try again in a moment.",
+        "Saat ini terlalu banyak laporan masuk. Coba lagi sebentar lagi.",
+    ),
+}
 
 
 class Refused(Exception):
@@ -194,7 +214,9 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
             status_code=exc.status,
             service=service,
             heading=REFUSED.get(lang),
-            message=exc.detail,
+            message=FORM_REASONS.get(exc.status, FORM_REASONS[400])
+            .get(lang)
+            .format(wait=exc.retry_after),
             back=BACK.get(lang),
         )
         if headers:
