@@ -173,3 +173,26 @@ async def test_self_check_cache_follows_the_clock() -> None:
         assert check.runs == 2
     with pytest.raises(ValueError):
         SelfCheck(prober, [HttpCheck("http://x/")], clock, quorum=2)
+
+
+async def test_results_survive_a_failing_store() -> None:
+    site = Site()
+    delivered: list[ProbeVerdict] = []
+    calls = 0
+
+    async def flaky(verdicts: list[ProbeVerdict], states: list[MonitorState]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise OSError("database is down")
+        delivered.extend(verdicts)
+
+    async with serve(site.app) as port, Prober(DnsClient(), OPEN) as prober:
+        monitors = [Monitor(f"m{i}", "svc", HttpCheck(f"http://127.0.0.1:{port}/ok"), interval=5)
+                    for i in range(3)]
+        scheduler = Scheduler(monitors, prober, flaky, ScaledClock(T0, speed=20), vantage="v",
+                              limits=Limits(flush_every=2))
+        await run_for(scheduler, 1.0)
+    assert scheduler.write_failures == 2
+    assert len(delivered) == scheduler.completed >= 6
+    assert len({(v.monitor, v.at) for v in delivered}) == len(delivered)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +27,7 @@ from pantau.probes.prober import Check, Prober, check_host
 from pantau.probes.vantage import SelfCheck
 from pantau.signals import ProbeVerdict
 
+log = logging.getLogger(__name__)
 Sink = Callable[[list[ProbeVerdict], list[MonitorState]], Awaitable[None]]
 
 
@@ -89,6 +91,7 @@ class Scheduler:
         self._flushing: asyncio.Lock = asyncio.Lock()
         self.completed = 0
         self.skipped = 0
+        self.write_failures = 0
 
     async def run(self) -> None:
         """Loop until cancelled; on cancellation, finish running checks and flush."""
@@ -152,6 +155,8 @@ class Scheduler:
             self._verdicts.append(verdict)
             self._oldest = self._oldest or self.clock.now()
             self.completed += 1
+        except Exception:  # a bug must not silently stop one monitor's checks
+            log.exception("probe of %s failed", monitor.id)
         finally:
             self._in_flight.discard(monitor.id)
         if len(self._verdicts) >= self.limits.batch_size:
@@ -168,11 +173,23 @@ class Scheduler:
             await self.flush()
 
     async def flush(self) -> None:
+        """Hand buffered results to the sink; if it fails, keep them for the next try."""
         async with self._flushing:
             if not self._verdicts:
                 return
             verdicts, self._verdicts = self._verdicts, []
-            states, self._changed = list(self._changed.values()), {}
+            changed, self._changed = self._changed, {}
             self._oldest = None
-            await self.sink(verdicts, states)
+            try:
+                await self.sink(verdicts, list(changed.values()))
+            except Exception:  # the store is down or busy: probing goes on regardless
+                log.warning("could not write %d probe results; will retry", len(verdicts),
+                            exc_info=True)
+                # Put them back in front of newer ones, keeping the buffer bounded: when
+                # the store stays away, the oldest results are the ones given up.
+                keep = self.limits.batch_size * 10
+                self._verdicts = (verdicts + self._verdicts)[-keep:]
+                self._changed = {**changed, **self._changed}
+                self._oldest = self.clock.now()
+                self.write_failures += 1
 
