@@ -143,3 +143,14 @@ async def test_lab_chatgpt_stream_is_detected_within_minutes_and_quiet_days_are_
     assert len(alarms) == 1
     service, at = alarms[0]
     assert service == "chatgpt" and surge <= at <= surge + timedelta(minutes=5)
+
+
+async def test_lab_chatgpt_stream_is_detected_by_a_server_with_no_history() -> None:
+    # `pantau demo` starts on an empty database: the priors must carry the first minutes.
+    scenario = load_scenario("chatgpt-2025-01-23")
+    path = CountingPath([s.slug for s in scenario.services])
+    await path.feed([(r.at, r.service, r.client_id, r.ip) for r in generate_reports(scenario)])
+    minutes = path.flush(scenario.start + scenario.duration)
+    alarms = [(m.service, m.minute - scenario.start) for m in minutes if m.alarm]
+    assert len(alarms) == 1 and alarms[0][0] == "chatgpt"
+    assert timedelta(minutes=34) <= alarms[0][1] <= timedelta(minutes=40)

@@ -85,3 +85,14 @@ def test_count_detector_needs_many_networks() -> None:
     assert score.state is CrowdState.POSSIBLE and not score.alarm
     score = det.update(START + timedelta(minutes=601), 300, 300)
     assert score.alarm and score.state is CrowdState.DETECTED
+
+
+def test_a_new_busy_service_raises_no_alarm_while_its_rhythm_is_learnt() -> None:
+    rng = np.random.default_rng(4)
+    det = CountDetector()
+    alarms = 0
+    for i in range(3 * 24 * 60):
+        minute = START + timedelta(hours=9, minutes=i)  # starts mid-morning, cold
+        n = int(rng.poisson(_daily(minute, 40.0)))
+        alarms += det.update(minute, n, n).alarm
+    assert alarms == 0

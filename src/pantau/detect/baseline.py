@@ -5,8 +5,8 @@ shape is learnt from every day, so it is usable after a day or two; the weekday
 factors need weeks and start at 1. All are exponentially weighted means. A slot
 with little evidence is shrunk towards the service's overall recent level, which
 itself starts from a prior rate: a new service starts from a sensible level and
-moves to its own shape as data arrives. `evidence` says how many reports the
-estimate rests on, so the detector can widen its doubt while it is young.
+moves to its own shape as data arrives. `doubt` says how uncertain the estimate
+still is, so the detector can widen its tails while the baseline is young.
 
 Robust to past outages: the caller only feeds minutes that were not anomalous,
 and each minute's contribution is capped near the expected level, so an outage
@@ -27,8 +27,9 @@ SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
 class BaselineConfig:
     prior_rate: float = 0.2
     """Reports per minute assumed for a service never seen before."""
-    prior_minutes: float = 10.0
-    """How many minutes of evidence the prior rate is worth."""
+    prior_minutes: float = 1.0
+    """How many minutes of evidence the prior rate is worth: it only has to carry
+    the first minutes, after which `doubt` keeps a young baseline cautious."""
     shrink_minutes: float = 5.0
     """How many minutes of the overall level a slot's own estimate starts from."""
     memory_days: float = 7.0
@@ -56,6 +57,7 @@ class _Mean:
         return self.total / self.weight
 
 
+SHAPE_DOUBT = 0.5
 WEEKDAY_MEMORY_MINUTES = 4 * 24 * 60
 """Each weekday factor remembers about its last four weeks."""
 LEVEL_MEMORY_MINUTES = 24 * 60
@@ -93,11 +95,19 @@ class SeasonalBaseline:
         mean_factor = sum(w.value for w in self._weekdays) / 7
         return max(1e-3, shape * self._weekdays[day].value / mean_factor)
 
-    def evidence(self, minute: datetime) -> float:
-        """Roughly how many reports the expected level for this minute rests on."""
+    def doubt(self, minute: datetime) -> float:
+        """Extra relative variance of the expected level for this minute.
+
+        Two parts: a level that rests on few reports (the Gamma posterior of a rate
+        estimated from n reports has relative variance 1/n), and a time of day not
+        seen yet, whose level is borrowed from the overall one although daily
+        rhythms differ several-fold (taken as a relative spread of about 70 %).
+        """
         slot, _ = _position(minute)
-        s = self._slots[slot]
-        return s.total + self.config.shrink_minutes * self._level.value
+        s, k = self._slots[slot], self.config.shrink_minutes
+        evidence = s.total + k * self._level.value
+        unseen = k / (s.weight + k)
+        return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * unseen
 
     def learn(self, minute: datetime, count: float) -> None:
         """Fold a normal minute in; counts far above expected are capped first."""

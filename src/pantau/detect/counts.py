@@ -5,8 +5,9 @@ sums over the last 1, 3, 10 and 30 minutes are tested against the expected sums
 with a negative-binomial upper tail. A sharp surge shows in the 1-minute sum; a
 gentle one (×2, ×3 on a quiet service) only in the longer sums. The dispersion
 has two parts: the extra spread of this service's counts, learnt from normal
-minutes, and the uncertainty of a baseline that rests on few reports — exactly
-the Gamma-Poisson posterior predictive, so a new service is judged cautiously.
+minutes, and the doubt of a baseline that rests on few reports (the Gamma-Poisson
+posterior predictive) or on a time of day not seen yet, so a new service is
+judged cautiously instead of not at all.
 
 A detection also needs at least `min_networks` more network-voices in the last
 10 minutes than the level expected then (plus its normal fluctuation): the surplus
@@ -44,8 +45,8 @@ class CountConfig:
     scales: tuple[int, ...] = (1, 3, 10, 30)
     thresholds: Thresholds = COUNT_THRESHOLDS
     min_networks: int = 25
-    learn_minutes: int = 60
-    """No detection in a service's first hour: its level is still a guess."""
+    learn_minutes: int = 15
+    """No detection in a service's first minutes: its level is still a guess."""
     adapt_after_minutes: int = 6 * 60
     """An anomaly longer than this is taken as the new normal and learnt again (at
     the capped pace), so a service that grew for good is not "down" for ever."""
@@ -100,8 +101,7 @@ class CountDetector:
         self._expected.append(expected)
         self._networks.append(networks)
         self._seen += 1
-        doubt = 1.0 / (1.0 + self.baseline.evidence(minute))
-        dispersion = max(cfg.dispersion_floor, self._dispersion) + doubt
+        dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
         best = 1.0
         observed, expect = list(self._observed), list(self._expected)
         for k in cfg.scales:
