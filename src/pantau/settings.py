@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default_factory=list, description="DNS resolvers for probes, HOST[:PORT], comma-separated"
     )
     vantage: str = Field("server", description="name of this probe vantage point")
+    vantage_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URLs a vantage point checks to know it is itself online, comma-separated;"
+        " public connectivity-check endpoints in production when empty",
+    )
+    probe_interval: float = Field(60.0, ge=1, description="seconds between probes of a monitor")
     monitor: bool = Field(
         True, description="run the monitoring jobs; false for a process that only serves"
     )
@@ -76,7 +82,7 @@ class Settings(BaseSettings):
         0.2, gt=0, description="reports per minute assumed for a service with no history"
     )
 
-    @field_validator("resolvers", mode="before")
+    @field_validator("resolvers", "vantage_targets", mode="before")
     @classmethod
     def _split_resolvers(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -87,6 +87,11 @@ async def _prune(store: ProbesStoreMixin, clock: Clock, days: int) -> None:
 
 async def run(ctx: Runtime) -> None:
     """Probe every catalog endpoint until cancelled."""
-    production = ctx.settings.environment == "production"
-    targets = PUBLIC_CONNECTIVITY_TARGETS if production else ()
-    await run_scheduler(ctx, monitors_from_catalog(ctx.catalog), targets)
+    settings = ctx.settings
+    targets: tuple[Check, ...] = tuple(
+        HttpCheck(url, expected_status=(200, 204), timeout=5) for url in settings.vantage_targets
+    )
+    if not targets and settings.environment == "production":
+        targets = PUBLIC_CONNECTIVITY_TARGETS
+    monitors = monitors_from_catalog(ctx.catalog, settings.probe_interval)
+    await run_scheduler(ctx, monitors, targets)
