@@ -19,6 +19,9 @@ from pantau.web.app import create_app
 async def live_server(rt: Runtime, seen: list[str] | None = None) -> AsyncIterator[str]:
     """Serve `rt`; the path of every request is appended to `seen` when given."""
     sock = socket.socket()
+    # Accepted connections inherit it: without, a response written in two parts waits
+    # for the client's delayed ACK (40 ms a request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(rt)

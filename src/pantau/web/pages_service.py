@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from pantau.incidents.view import STALE_AFTER
-from pantau.store.incidents import MinuteRow, incident_store
+from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
 from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE
@@ -63,28 +65,60 @@ async def home(request: Request, catalog: CatalogDep, q: str | None = None) -> R
                   problems=problems, recent=recent, names=names, STATE=STATE, LAYER=LAYER)
 
 
+@dataclass(frozen=True, slots=True)
+class _Crowd:
+    chart: str
+    problems: list[tuple[str, int, int]]
+    texts: list[tuple[str, int, int]]
+    regions: list[tuple[str, int, int]]
+
+
+# The chart and the crowd breakdown change only when a new minute is fused, while during
+# an outage many people load the same page each minute: keep the last few renderings.
+_CROWD_CACHE: OrderedDict[tuple[object, ...], _Crowd] = OrderedDict()
+_CROWD_CACHE_SIZE = 256
+
+
+async def _crowd(store: IncidentStoreMixin, slug: str, now: datetime, fused_at: datetime,
+                 since: datetime, tz: ZoneInfo, lang: str) -> _Crowd:
+    key = (slug, now.replace(second=0, microsecond=0), fused_at, since, tz.key, lang)
+    cached = _CROWD_CACHE.get(key)
+    if cached is not None:
+        _CROWD_CACHE.move_to_end(key)
+        return cached
+    chart_rows, crowd_rows = await asyncio.gather(
+        store.service_minutes(slug, now - SPAN), store.service_minutes(slug, since, crowd=True))
+    made = _Crowd(report_chart(chart_rows, now, tz, lang),
+                  top_shares(_sum(crowd_rows, "categories"), 3),
+                  top_shares(_sum(crowd_rows, "texts"), 5),
+                  top_shares(_sum(crowd_rows, "regions"), 5))
+    _CROWD_CACHE[key] = made
+    if len(_CROWD_CACHE) > _CROWD_CACHE_SIZE:
+        _CROWD_CACHE.popitem(last=False)
+    return made
+
+
 @router.get("/services/{slug}", response_class=HTMLResponse, include_in_schema=False)
 async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
     lang = reader_language(request)
     tz = reader_zone(request, lang)
     store = incident_store(request.app.state.store)
     now = request.app.state.clock.now()
-    view, chart_rows = await asyncio.gather(load_view(request, service, tz),
-                                            store.service_minutes(service.slug, now - SPAN))
-    since = view.incident.started_at if view.incident else now - PROBLEM_WINDOW
-    crowd_rows = await store.service_minutes(service.slug, since, crowd=True)
-    events: list[Any] = []
-    if view.incident is not None:
-        events = await store.incident_events(view.incident.id)
-    categories = _sum(crowd_rows, "categories")
+    view = await load_view(request, service, tz)
+    since = view.incident.started_at if view.incident else \
+        now.replace(second=0, microsecond=0) - PROBLEM_WINDOW
+    crowd, events = await asyncio.gather(
+        _crowd(store, service.slug, now, view.assessment.at, since, tz, lang),
+        store.incident_events(view.incident.id) if view.incident else _no_events())
     context: dict[str, Any] = {
         "service": service, "view": view, "STATE": STATE, "CATEGORY": CATEGORY,
         "LAYER": LAYER, "BOX": BOX,
-        "chart": Markup(report_chart(chart_rows, now, tz, lang)),  # noqa: S704 - escaped in chart
-        "problems": top_shares(categories, 3),
-        "reports_total": sum(categories.values()),
-        "texts": top_shares(_sum(crowd_rows, "texts"), 5),
-        "regions": top_shares(_sum(crowd_rows, "regions"), 5),
+        "chart": Markup(crowd.chart),  # noqa: S704 - the chart escapes every text itself
+        "problems": crowd.problems, "texts": crowd.texts, "regions": crowd.regions,
         "events": events, "categories": list(CATEGORY),
     }
     return render(request, "service.html", **context)
+
+
+async def _no_events() -> list[StoredEvent]:
+    return []
