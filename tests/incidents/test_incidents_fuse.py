@@ -119,6 +119,10 @@ def test_official_major_outage_alone() -> None:
              "cloudflare")
     assert a.state is ServiceState.OUTAGE
     assert any("Major outage" in e.en for e in a.evidence)
+    quiet = fuse("chatgpt", now, None, [], official(now, OfficialPageState.MAJOR_OUTAGE),
+                 "cloudflare")
+    assert quiet.evidence[-1].en == "the official status page says: major outage"
+    assert quiet.evidence[-1].id == "halaman status resmi menyebut: gangguan besar"
 
 
 def test_half_the_vantages_failing_is_an_outage_quarter_is_degraded() -> None:

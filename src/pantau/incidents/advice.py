@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from statistics import median
 
+from pantau.incidents.attribute import official_words
 from pantau.incidents.model import Advice, Assessment, Incident, Scope
 from pantau.incidents.timefmt import clock_time, duration
 from pantau.signals import Layer, OfficialStatus, ServiceState, Text
@@ -44,20 +45,20 @@ def official_text(official: OfficialStatus | None, incident: Incident | None,
     active = [i for i in official.incidents if i.status not in ("resolved", "postmortem")]
     if incident is not None and incident.official_ack_at is not None:
         late = round((incident.official_ack_at - incident.started_at).total_seconds() / 60)
-        said = active[0].title if active else (official.description
-                                               or official.page_state.value)
+        said = (Text(active[0].title, active[0].title) if active
+                else official_words(official))
         return Text(
-            f"the official {name} status page says \u201c{said}\u201d "
+            f"the official {name} status page says \u201c{said.en}\u201d "
             f"(first said {late} minutes after the problems started)",
-            f"halaman status resmi {name} menyebut \u201c{said}\u201d "
+            f"halaman status resmi {name} menyebut \u201c{said.id}\u201d "
             f"(pertama kali {late} menit setelah gangguan dimulai)",
         )
     if incident is not None:
         return Text(f"the official {name} status page has not said anything yet",
                     f"halaman status resmi {name} belum menyebut apa pun")
-    said = official.description or official.page_state.value
-    return Text(f"the official {name} status page says \u201c{said}\u201d",
-                f"halaman status resmi {name} menyebut \u201c{said}\u201d")
+    said = official_words(official)
+    return Text(f"the official {name} status page says \u201c{said.en}\u201d",
+                f"halaman status resmi {name} menyebut \u201c{said.id}\u201d")
 
 
 def advise(a: Assessment, incident: Incident | None, official: OfficialStatus | None,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from pantau.incidents.model import VantageBox
-from pantau.signals import Layer, ProbeVerdict, Text
+from pantau.signals import Layer, OfficialPageState, OfficialStatus, ProbeVerdict, Text
 
 CDN_NAMES = {
     "cloudflare": "Cloudflare",
@@ -208,3 +208,19 @@ _LAYER_WORDS = {
     Layer.CLIENT: Text("failures of the probing network itself",
                        "kegagalan jaringan pemeriksa itu sendiri"),
 }
+
+
+PAGE_STATE_WORDS = {
+    OfficialPageState.OPERATIONAL: Text("all systems operational", "semua sistem normal"),
+    OfficialPageState.DEGRADED: Text("degraded performance", "kinerja menurun"),
+    OfficialPageState.PARTIAL_OUTAGE: Text("partial outage", "gangguan sebagian"),
+    OfficialPageState.MAJOR_OUTAGE: Text("major outage", "gangguan besar"),
+    OfficialPageState.MAINTENANCE: Text("under maintenance", "dalam pemeliharaan"),
+}
+
+
+def official_words(official: OfficialStatus) -> Text:
+    """What the vendor's page says overall: its own summary, else its state in words."""
+    if official.description:
+        return Text(official.description, official.description)
+    return PAGE_STATE_WORDS[official.page_state]

@@ -16,6 +16,7 @@ from pantau.incidents.attribute import (
     cause_text,
     counts_as_failure,
     latest_verdicts,
+    official_words,
     vantage_boxes,
 )
 from pantau.incidents.model import Assessment, Scope
@@ -189,8 +190,8 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
         evidence.append(_crowd_evidence(crowd))
     if off is not None and off.page_state is not OfficialPageState.OPERATIONAL:
         evidence.append(Text(
-            f"the official status page says: {off.description or off.page_state.value}",
-            f"halaman status resmi menyebut: {off.description or off.page_state.value}",
+            f"the official status page says: {official_words(off).en}",
+            f"halaman status resmi menyebut: {official_words(off).id}",
         ))
 
     base = Assessment(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from pantau.incidents.attribute import official_words
 from pantau.incidents.model import (
     Assessment,
     EventKind,
@@ -71,9 +72,9 @@ def _official_admission(official: OfficialStatus | None) -> tuple[datetime, Text
             f"halaman status resmi: \u201c{latest.title}\u201d ({latest.status})",
         )
     if official.page_state.value not in ("operational", "maintenance"):
-        words = official.description or official.page_state.value
-        return official.fetched_at, Text(f"official status page: {words}",
-                                         f"halaman status resmi: {words}")
+        words = official_words(official)
+        return official.fetched_at, Text(f"official status page: {words.en}",
+                                         f"halaman status resmi: {words.id}")
     return None
 
 
