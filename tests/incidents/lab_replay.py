@@ -20,6 +20,7 @@ from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
 from pantau.detect.counts import CountDetector
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
+from pantau.incidents.model import Incident
 from pantau.lab.crowd import SimReport, generate_reports
 from pantau.lab.lab import Lab
 from pantau.lab.scenario import Scenario
@@ -137,6 +138,8 @@ async def probe_round(lab: Lab, catalog: Catalog, clock: FrozenClock) -> list[Pr
 @dataclass
 class Replay:
     minutes: dict[timedelta, Minute] = field(default_factory=dict)
+    shared: dict[timedelta, list[Incident]] = field(default_factory=dict)
+    """The shared (CDN) incidents open after each minute."""
 
 
 OnMinute = Callable[[Lab, timedelta, Minute], Awaitable[None]]
@@ -180,6 +183,7 @@ async def replay(scenario: Scenario, until: timedelta | None = None,
                                    official.get(s.slug), crowd.history[s.slug])
                       for s in catalog.services]
             result.minutes[offset] = engine.step(now, inputs)
+            result.shared[offset] = list(engine.open_shared.values())
             if on_minute is not None:
                 await on_minute(lab, offset, result.minutes[offset])
             offset += M
