@@ -173,9 +173,9 @@ async def main_async(seconds: float, concurrency: int) -> int:
               f"{seconds:g} s per run, {concurrency} connections, uvicorn, one process")
         bare_proc, bare_url = start("bare", database)
         try:
-            load = Load(f"{bare_url}/api/v1/services/chatgpt/reports")
-            await load.closed(1.0, concurrency)  # warm-up
-            bare = await load.closed(seconds, concurrency)
+            bare_load = Load(f"{bare_url}/api/v1/services/chatgpt/reports")
+            await bare_load.closed(1.0, concurrency)  # warm-up
+            bare = await bare_load.closed(seconds, concurrency)
         finally:
             stop(bare_proc)
         proc, url = start("pantau", database)
@@ -184,10 +184,18 @@ async def main_async(seconds: float, concurrency: int) -> int:
             load = Load(f"{url}/api/v1/services/chatgpt/reports")
             warm = await load.closed(1.0, concurrency)
             full = await load.closed(seconds, concurrency)
-            half = await load.open(seconds, full.ok / full.seconds / 2, concurrency)
+            half_rate = full.ok / full.seconds / 2
+            half = await load.open(seconds, half_rate, concurrency)
             acked = warm.ids + full.ids + half.ids
         finally:
             stop(proc)
+        # The same paced load on the bare handler: what the load generator and the
+        # machine alone add to the latency at that rate.
+        bare_proc, bare_url = start("bare", database)
+        try:
+            bare_half = await Load(f"{bare_url}/r").open(seconds, half_rate, concurrency)
+        finally:
+            stop(bare_proc)
         from sqlalchemy import create_engine, func, select
 
         from pantau.store.schema.reports import reports
@@ -200,6 +208,7 @@ async def main_async(seconds: float, concurrency: int) -> int:
         print(bare.line("bare ASGI handler (ceiling)"))
         print(full.line("pantau, durable (full speed)"))
         print(half.line("pantau, durable (half that rate)"))
+        print(bare_half.line("bare ASGI handler (same half rate)"))
         ratio = (full.ok / full.seconds) / (bare.ok / bare.seconds)
         lost = len(set(acked) - stored)
         print(f"pantau / bare: {ratio:.0%}   acknowledged {len(acked)}, in the database "
