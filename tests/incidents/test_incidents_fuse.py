@@ -8,7 +8,14 @@ from incident_factories import all_ok, cf_502, crowd, minute, official, probe
 
 from pantau.incidents.fuse import fuse
 from pantau.incidents.model import Scope
-from pantau.signals import CrowdState, Layer, OfficialIncident, OfficialPageState, ServiceState
+from pantau.signals import (
+    CrowdMinute,
+    CrowdState,
+    Layer,
+    OfficialIncident,
+    OfficialPageState,
+    ServiceState,
+)
 
 
 def test_all_green_is_operational() -> None:
@@ -143,3 +150,25 @@ def test_edge_failure_names_the_cdn() -> None:
     assert a.layer is Layer.EDGE
     assert a.cause is not None and a.cause.en == "Cloudflare itself is failing"
     assert all(b.edge is False for b in a.boxes)
+
+
+def _amber(n: int, reporters: int, networks: int) -> CrowdMinute:
+    return CrowdMinute(service="chatgpt", minute=minute(n), reporters=reporters,
+                       networks=networks, expected=0.3, score=0.6, state=CrowdState.POSSIBLE,
+                       categories={"login": reporters})
+
+
+def test_lasting_amber_crowd_from_many_networks_is_a_login_problem() -> None:
+    recent = [_amber(n, 3, 3) for n in range(12)]
+    a = fuse("chatgpt", minute(12), _amber(12, 3, 3), all_ok(minute(12)), None, "cloudflare",
+             crowd_recent=recent)
+    assert (a.state, a.layer, a.scope) == (ServiceState.DEGRADED, Layer.APP, Scope.PARTIAL)
+    # The same counts from one network a minute look like a flood: not an outage.
+    flood = [_amber(n, 3, 1) for n in range(12)]
+    a = fuse("chatgpt", minute(12), _amber(12, 3, 1), all_ok(minute(12)), None, "cloudflare",
+             crowd_recent=flood)
+    assert a.state is ServiceState.OPERATIONAL
+    # A short amber spell is not enough either.
+    a = fuse("chatgpt", minute(12), _amber(12, 3, 3), all_ok(minute(12)), None, "cloudflare",
+             crowd_recent=recent[-3:])
+    assert a.state is ServiceState.OPERATIONAL

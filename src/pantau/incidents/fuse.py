@@ -55,9 +55,10 @@ class FusionConfig:
     surge_excess: float = 3.0
     """A detected crowd counts only while the last `surge_window` holds at least
     `surge_ratio` times the expected reports and `surge_excess` more than expected."""
-    amber_score: float = 0.9
+    amber_minutes: int = 10
     amber_spread: float = 0.8
-    """See `_strong_amber`: the score and networks-per-reporter an amber crowd needs."""
+    """See `_strong_amber`: amber minutes (within `crowd_window`) and networks per reporter
+    an amber crowd needs."""
     feature_share: float = 0.6
     """Share of login/app reports that makes a crowd-only problem feature-specific."""
 
@@ -108,19 +109,19 @@ def _surging(crowd: CrowdMinute, recent: Sequence[CrowdMinute], config: FusionCo
 
 def _strong_amber(crowd: CrowdMinute, recent: Sequence[CrowdMinute],
                   config: FusionConfig) -> bool:
-    """An amber minute at the detector's highest surprise, from many networks.
+    """An amber crowd that has lasted, from as many networks as reporters.
 
-    The detector withholds "detected" until 25 more networks than usual report within ten
-    minutes, which a small service never reaches; reports spread over as many networks as
-    reporters cannot be one flood, so fusion accepts them."""
+    The detector withholds "detected" until many more networks than usual report within
+    ten minutes, which a small service never reaches; amber minute after minute, with
+    reports spread over as many networks as reporters (so not one flood), is enough."""
     if crowd.state is not CrowdState.POSSIBLE:
         return False
     minutes = [crowd, *(m for m in recent if m.minute != crowd.minute
                         and crowd.minute - m.minute < config.crowd_window)]
-    if max(m.score for m in minutes) < config.amber_score:
-        return False
+    amber = sum(m.state is not CrowdState.NORMAL for m in minutes)
     reporters = sum(m.reporters for m in minutes)
-    return reporters > 0 and sum(m.networks for m in minutes) / reporters >= config.amber_spread
+    return (amber >= config.amber_minutes and reporters > 0
+            and sum(m.networks for m in minutes) / reporters >= config.amber_spread)
 
 
 def _dominant_region(regions: Counter[str], config: FusionConfig) -> str | None:
