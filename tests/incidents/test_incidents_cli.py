@@ -30,7 +30,7 @@ def _reader_args(lab: Lab, vantage: str) -> list[str]:
 
 
 async def _check_during(scenario_name: str, service: str, at: timedelta, vantages: list[str],
-                        db: str) -> dict[str, tuple[int, dict[str, Any]]]:
+                        db: str, human: bool = False) -> dict[str, tuple[int, dict[str, Any]]]:
     scenario = load_scenario(scenario_name)
     clock = FrozenClock(scenario.start)
     results: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -51,6 +51,11 @@ async def _check_during(scenario_name: str, service: str, at: timedelta, vantage
                                                   *_reader_args(lab, v))
                     assert out, err
                     results[v] = (code, json.loads(out))
+                if human:
+                    code, out, err = await pantau("check", service, "--server", url,
+                                                  "--lang", "id",
+                                                  *_reader_args(lab, vantages[0])[:-1])
+                    results["human"] = (code, {"out": out, "err": err})
 
     await replay(scenario, until=at, on_minute=on_minute, clock=clock)
     return results
@@ -59,7 +64,7 @@ async def _check_during(scenario_name: str, service: str, at: timedelta, vantage
 @pytest.mark.slow
 async def test_check_not_just_you_during_chatgpt_outage(tmp_path: Path) -> None:
     got = await _check_during("chatgpt-2025-01-23", "chatgpt", timedelta(minutes=45), ["jakarta"],
-                              f"sqlite:///{tmp_path}/p.db")
+                              f"sqlite:///{tmp_path}/p.db", human=True)
     code, body = got["jakarta"]
     assert (code, body["verdict"], body["layer"]) == (1, "not_just_you", "origin")
     assert body["text"]["en"].startswith("Not just you: ChatGPT is down for everyone since "
@@ -69,6 +74,9 @@ async def test_check_not_just_you_during_chatgpt_outage(tmp_path: Path) -> None:
     assert [s["layer"] for s in body["local"]["service"]] == ["origin", "origin"]
     assert body["global"]["state"] == "outage"
     assert body["advice"] and "Bukan hanya Anda" in body["text"]["id"]
+    code, human = got["human"]
+    assert code == 1 and human["out"].startswith("Bukan hanya Anda: ChatGPT sedang down")
+    assert "Pemeriksaan dari sini" in human["out"] and "Traceback" not in human["err"]
 
 
 @pytest.mark.slow

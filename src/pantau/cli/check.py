@@ -36,6 +36,7 @@ from pantau.probes.http import HttpCheck, HttpProber
 from pantau.probes.resolve import DnsClient, DnsFailure, Nameserver, is_ip_literal
 from pantau.probes.ssrf import Guard
 from pantau.settings import Settings, SettingsError, load_settings
+from pantau.signals import Text
 
 # Independent operators' "generate_204" endpoints: each answers an empty 204 to anyone;
 # anything else means a captive portal or proxy stands in between.
@@ -113,25 +114,40 @@ async def run_check(query: str, settings: Settings, server_url: str, hosts: list
     return service, local, server, error, conclude(local, server, service.name)
 
 
+_WORDS = {
+    "title": Text("Checks from here", "Pemeriksaan dari sini"),
+    "check": Text("check", "pemeriksaan"),
+    "result": Text("result", "hasil"),
+    "detail": Text("detail", "keterangan"),
+    "ok": Text("ok", "ok"),
+    "fail": Text("FAIL", "GAGAL"),
+    "intercepted": Text("intercepted", "dicegat"),
+    "server": Text("pantau server", "server pantau"),
+}
+
+
 def _print(console: Console, conclusion: Conclusion, local: LocalFindings,
            server_error: str, lang: str) -> None:
+    def w(key: str) -> str:
+        return _WORDS[key].get(lang)
+
     colour = {"no_problem": "green", "not_just_you": "red", "just_you": "yellow"}[
         conclusion.verdict.value]
     console.print(f"[bold {colour}]{conclusion.text.get(lang)}[/]")
-    table = Table(title="Pemeriksaan dari sini" if lang == "id" else "Checks from here")
+    table = Table(title=w("title"))
     for column in ("check", "result", "detail"):
-        table.add_column(column)
+        table.add_column(w(column))
     if local.resolver_ok is not None:
-        table.add_row("DNS", "ok" if local.resolver_ok else "FAIL", local.resolver_detail)
+        table.add_row("DNS", w("ok") if local.resolver_ok else w("fail"), local.resolver_detail)
     for h in local.hosts:
-        result = "ok" if h.expected else ("intercepted" if h.reached else "FAIL")
+        result = w("ok") if h.expected else (w("intercepted") if h.reached else w("fail"))
         table.add_row(h.url, result, h.detail)
     for e in local.endpoints:
         text = e.explanation.get(lang) if e.explanation else e.cause
-        table.add_row(e.url, "ok" if e.ok else e.layer.value, text)
+        table.add_row(e.url, w("ok") if e.ok else e.layer.value, text)
     console.print(table)
     if server_error:
-        console.print(f"[yellow]server: {server_error}[/]")
+        console.print(f"[yellow]{w('server')}: {server_error}[/]")
     for advice in conclusion.advice:
         console.print(f"• {advice.get(lang)}")
 
