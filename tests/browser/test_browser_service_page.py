@@ -115,6 +115,7 @@ async def test_service_page_during_chatgpt_outage(tmp_path: Path) -> None:
             plain = await _check_page(browser, url, lang="id", js=False)
             assert await plain.locator("#report-form[method=post]").count() == 1
             await _report_without_js(plain)
+            assert await live["store"].report_count("chatgpt") == 2  # both reports stored
             live["page"] = english
             live["at"] = await english.get_attribute("#checked", "data-at")
         if offset == timedelta(minutes=47):
