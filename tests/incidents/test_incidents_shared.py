@@ -42,7 +42,7 @@ def test_cdn_failure_links_services_and_resolves_when_all_recover() -> None:
     shared = [i for i in m.changed if i.service is None]
     assert len(shared) == 1
     s = shared[0]
-    assert s.id == "cloudflare-20250123-1130" and s.title.en == "Cloudflare problem"
+    assert s.id == "shared-cloudflare-20250123-1130" and s.title.en == "Cloudflare problem"
     assert s.title.id == "Masalah Cloudflare"
     assert s.members == ("chatgpt", "discord")
     assert m.incidents["chatgpt"].shared_id == s.id

@@ -38,7 +38,7 @@ async def test_minutes_round_trip(store: Store) -> None:
     shared = await store.incident(inc.shared_id)
     assert shared is not None and shared.members == ("chatgpt", "discord")
     assert [i.id for i in await store.recent_incidents(service="chatgpt")] == [
-        "chatgpt-20250123-1130", "cloudflare-20250123-1130"]
+        "chatgpt-20250123-1130", "shared-cloudflare-20250123-1130"]
     assert len(await store.open_incidents()) == 3
     events = await store.incident_events(inc.id)
     assert [e.event.kind for e in events] == [EventKind.OPENED]

@@ -36,7 +36,8 @@ class SharedStep:
 
 
 def shared_id(cdn: str, started_at: datetime) -> str:
-    return f"{cdn}-{started_at:%Y%m%d-%H%M}"
+    # Prefixed: a CDN can also be a watched service (the catalog has "cloudflare").
+    return f"shared-{cdn}-{started_at:%Y%m%d-%H%M}"
 
 
 def link_shared(now: datetime, incidents: Sequence[Incident], cdn_of: Mapping[str, str | None],
