@@ -60,9 +60,48 @@ async def _check_page(browser: Browser, url: str, *, lang: str, js: bool) -> Pag
     assert "%" in await rows.first.inner_text()
     assert await page.locator("#probe-matrix tbody tr").count() == 3
     assert hosts == {url.split("/")[2]}, f"third-party requests: {hosts}"
+    await _accessible(page)
     suffix = f"{lang}-{'js' if js else 'nojs'}"
     await page.screenshot(path=str(ARTIFACTS / f"service-{suffix}.png"), full_page=True)
     return page
+
+
+# The lowest WCAG contrast ratio between any visible text and its effective background.
+MIN_CONTRAST_JS = """
+() => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && !c.startsWith("rgba(0, 0, 0, 0)") && c !== "transparent") return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  let worst = 21, where = "";
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const a = lum(getComputedStyle(el).color), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst) {
+      worst = ratio;
+      where = el.tagName + " " + el.textContent.trim().slice(0, 30);
+    }
+  }
+  return [worst, where];
+}
+"""
+
+
+async def _accessible(page: Page) -> None:
+    worst, where = await page.evaluate(MIN_CONTRAST_JS)
+    assert worst >= 4.5, f"contrast {worst:.2f} at {where}"
+    await page.keyboard.press("Tab")  # the first stop skips the header, to the content
+    assert await page.evaluate("document.activeElement.getAttribute('href')") == "#main"
 
 
 async def _report_with_js(page: Page) -> None:
