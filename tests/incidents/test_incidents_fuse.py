@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from incident_factories import all_ok, cf_502, crowd, minute, official, probe
 
+from pantau.incidents.advice import advise
 from pantau.incidents.fuse import fuse
 from pantau.incidents.model import Scope
 from pantau.signals import (
@@ -86,6 +88,14 @@ def test_probes_green_crowd_red_login_only() -> None:
     a = fuse("chatgpt", now, c, all_ok(now), None, "cloudflare")
     assert (a.state, a.layer, a.scope) == (ServiceState.DEGRADED, Layer.APP, Scope.PARTIAL)
     assert a.cause is not None and "logging in fails" in a.cause.en
+    assert a.feature == "login"
+    kinds = [x.kind for x in advise(a, None, None, [], "ChatGPT", ZoneInfo("Asia/Jakarta"))]
+    assert kinds == ["wait", "stay_logged_in"]
+    website = fuse("chatgpt", now, crowd(now, CrowdState.DETECTED, 40,
+                                         categories={"website": 40}), all_ok(now), None)
+    assert website.feature is None
+    assert [x.kind for x in advise(website, None, None, [], "ChatGPT",
+                                   ZoneInfo("Asia/Jakarta"))] == ["wait"]
 
 
 def test_crowd_red_in_one_region_points_at_the_provider() -> None:

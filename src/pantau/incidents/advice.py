@@ -108,7 +108,7 @@ def advise(a: Assessment, incident: Incident | None, official: OfficialStatus | 
                 f"Gangguan ada di sisi {name}, bukan di sisi Anda: tunggu lalu coba lagi "
                 f"beberapa menit lagi.{how_long.id}")
         out.append(Advice("wait", text))
-        if a.cause is not None and a.scope is Scope.PARTIAL and a.layer is Layer.APP:
+        if a.feature == "login":
             out.append(Advice("stay_logged_in", Text(
                 "If you are still logged in somewhere, stay logged in; resetting your "
                 "password will not help.",

@@ -233,7 +233,7 @@ def fuse(service: str, now: datetime, crowd: CrowdMinute | None,
         feature = _feature(_window(crowd, crowd_recent, "categories", config), config)
         cause = _FEATURE_CAUSES.get(feature or "", _CROWD_ONLY)
         return replace(base, state=ServiceState.DEGRADED, layer=Layer.APP, scope=Scope.PARTIAL,
-                       cause=cause)
+                       cause=cause, feature=feature)
 
     if off is not None and off.page_state in (OfficialPageState.MAJOR_OUTAGE,
                                            OfficialPageState.PARTIAL_OUTAGE,

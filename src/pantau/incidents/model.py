@@ -73,6 +73,8 @@ class Assessment:
     cause: Text | None = None
     """The fault in words, e.g. "the server behind Cloudflare is not answering"."""
     region: str | None = None
+    feature: str | None = None
+    """"login" or "app" when the crowd points at one feature while the rest works."""
     failing_vantages: int = 0
     reliable_vantages: int = 0
     crowd_reporters: int = 0

@@ -91,6 +91,7 @@ def view_json(v: ServiceView) -> dict[str, Any]:
     return {
         "service": v.slug, "name": v.name, "at": a["at"], "state": a["state"],
         "layer": a["layer"], "scope": a["scope"], "region": a["region"],
+        "feature": a["feature"],
         "verdict": text_out(v.verdict), "cause": a["cause"], "evidence": a["evidence"],
         "incident": incident_out(v.incident) if v.incident else None,
         "shared_incident": incident_out(v.shared) if v.shared else None,
