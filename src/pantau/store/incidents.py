@@ -84,6 +84,15 @@ class IncidentStoreMixin:
 
         return await self.read(q)
 
+    async def state_versions(self) -> dict[str, datetime]:
+        """Each service's latest fused minute: what live streams watch for changes."""
+
+        def q(conn: Connection) -> dict[str, datetime]:
+            rows = conn.execute(select(service_state.c.service, service_state.c.at))
+            return {r.service: _aware(r.at) for r in rows}
+
+        return await self.read(q)
+
     async def service_state(self, slug: str) -> tuple[Assessment, Incident | None] | None:
         def q(conn: Connection) -> tuple[Assessment, Incident | None] | None:
             row = conn.execute(select(service_state).where(service_state.c.service == slug)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, tzinfo
@@ -18,11 +17,20 @@ from pantau.incidents.timefmt import zone
 from pantau.incidents.view import ServiceView, build_view, view_json
 from pantau.store.incidents import IncidentStoreMixin, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
+from pantau.web.live import LiveHub
 
 router = APIRouter()
 SSE_POLL_SECONDS = 2.0
-"""How often a live stream looks for a newer fused minute (wall-clock seconds)."""
-SSE_KEEPALIVE = 15
+"""How often the process looks for newer fused minutes (wall-clock seconds)."""
+SSE_KEEPALIVE = 15.0
+
+
+def _hub(request: Request) -> LiveHub:
+    # One per app (created on first use: the app factory knows nothing of live pages).
+    hub: LiveHub | None = getattr(request.app.state, "live_hub", None)
+    if hub is None:
+        hub = request.app.state.live_hub = LiveHub(_store(request), SSE_POLL_SECONDS)
+    return hub
 
 
 def _store(request: Request) -> IncidentStoreMixin:
@@ -85,25 +93,24 @@ async def service_events(request: Request, service: ServiceDep,
                          tz: str | None = None) -> StreamingResponse:
     reader_zone = zone(tz)
 
+    hub = _hub(request)
+
     async def stream() -> AsyncIterator[str]:
         # Tell the browser how long to wait before reconnecting after a drop.
         yield "retry: 5000\n\n"
         last: str | None = None
-        idle = 0.0
-        while not await request.is_disconnected():
-            view = await load_view(request, service, reader_zone)
-            body = view_json(view)
-            key = json.dumps([body["at"], body["state"], body["layer"], body["incident"]],
-                             sort_keys=True)
-            if key != last:
-                last, idle = key, 0.0
-                data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-                yield f"id: {body['at']}\nevent: status\ndata: {data}\n\n"
-            elif idle >= SSE_KEEPALIVE:
-                idle = 0.0
-                yield ": keep-alive\n\n"
-            await asyncio.sleep(SSE_POLL_SECONDS)
-            idle += SSE_POLL_SECONDS
+        async with hub.listening():
+            while not await request.is_disconnected():
+                seen = hub.versions.get(service.slug)
+                body = view_json(await load_view(request, service, reader_zone))
+                key = json.dumps([body["at"], body["state"], body["layer"], body["incident"]],
+                                 sort_keys=True)
+                if key != last:
+                    last = key
+                    data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+                    yield f"id: {body['at']}\nevent: status\ndata: {data}\n\n"
+                if not await hub.wait(service.slug, seen, SSE_KEEPALIVE):
+                    yield ": keep-alive\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,56 @@
+"""One watcher per process for live pages: streams wait on it instead of each polling.
+
+However many browsers follow a service page, the process asks the store for the services'
+latest fused minutes once per interval and wakes the streams whose service changed; each
+stream then renders its reader's view once. The watcher runs only while streams listen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from pantau.store.incidents import IncidentStoreMixin
+
+
+class LiveHub:
+    def __init__(self, store: IncidentStoreMixin, interval: float = 2.0) -> None:
+        self.store = store
+        self.interval = interval
+        self.versions: dict[str, datetime] = {}
+        self._changed = asyncio.Condition()
+        self._listeners = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            versions = await self.store.state_versions()
+            if versions != self.versions:
+                self.versions = versions
+                async with self._changed:
+                    self._changed.notify_all()
+            await asyncio.sleep(self.interval)
+
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[None]:
+        self._listeners += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._watch(), name="live-hub")
+        try:
+            yield
+        finally:
+            self._listeners -= 1
+            if self._listeners == 0 and self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    async def wait(self, slug: str, seen: datetime | None, seconds: float) -> bool:
+        """Until `slug`'s fused minute differs from `seen` (True) or `seconds` pass."""
+        try:
+            async with asyncio.timeout(seconds), self._changed:
+                await self._changed.wait_for(lambda: self.versions.get(slug) != seen)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,34 @@
+"""The per-process live hub: one store poll wakes every stream of a changed service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from incident_factories import all_ok, crowd, minute
+
+from pantau.incidents.engine import FusionEngine, ServiceInput
+from pantau.store import Store
+from pantau.web.live import LiveHub
+
+
+async def _fuse(store: Store, engine: FusionEngine, n: int) -> None:
+    m = engine.step(minute(n), [ServiceInput("chatgpt", "ChatGPT", "cloudflare",
+                                             crowd(minute(n)), all_ok(minute(n)))])
+    await store.save_fusion(m.at, list(m.assessments.values()), dict(m.incidents), m.changed,
+                            m.events)
+
+
+async def test_hub_wakes_listeners_when_a_minute_lands(store: Store) -> None:
+    engine = FusionEngine()
+    await _fuse(store, engine, 0)
+    hub = LiveHub(store, interval=0.05)
+    async with hub.listening():
+        assert await hub.wait("chatgpt", None, 2.0)  # the first poll sees minute 0
+        seen = hub.versions["chatgpt"]
+        assert not await hub.wait("chatgpt", seen, 0.2)  # nothing new: times out
+        waiters = [asyncio.create_task(hub.wait("chatgpt", seen, 5.0)) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        await _fuse(store, engine, 1)
+        assert await asyncio.gather(*waiters) == [True, True, True]
+        assert hub.versions["chatgpt"] == minute(1)
+    assert hub._task is None  # stops polling once nobody listens
