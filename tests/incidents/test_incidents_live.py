@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from incident_factories import all_ok, crowd, minute
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from pantau.incidents.engine import FusionEngine, ServiceInput
+from pantau.incidents.job import announce
 from pantau.store import Store
 from pantau.web.live import LiveHub
+from tests.services import REDIS_URL, unavailable
 
 
 async def _fuse(store: Store, engine: FusionEngine, n: int) -> None:
@@ -32,3 +37,28 @@ async def test_hub_wakes_listeners_when_a_minute_lands(store: Store) -> None:
         assert await asyncio.gather(*waiters) == [True, True, True]
         assert hub.versions["chatgpt"] == minute(1)
     assert hub._task is None  # stops polling once nobody listens
+
+
+@pytest.mark.redis
+async def test_an_announced_minute_wakes_the_hub_at_once(store: Store) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.ping()
+    except RedisError as exc:
+        await redis.aclose()
+        unavailable("Redis", exc)
+    engine = FusionEngine()
+    await _fuse(store, engine, 0)
+    # A long interval: only the announcement can wake the hub in time.
+    hub = LiveHub(store, interval=30.0, redis=redis)
+    try:
+        async with hub.listening():
+            assert await hub.wait("chatgpt", None, 5.0)
+            seen = hub.versions["chatgpt"]
+            waiter = asyncio.create_task(hub.wait("chatgpt", seen, 5.0))
+            await asyncio.sleep(0.2)  # subscribed by now
+            await _fuse(store, engine, 1)
+            await announce(redis, minute(1))
+            assert await waiter
+    finally:
+        await redis.aclose()

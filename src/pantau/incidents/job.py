@@ -11,6 +11,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from redis.asyncio import Redis
+
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
 from pantau.incidents.sources import gather
 from pantau.store.incidents import incident_store
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from pantau.runtime import Runtime
 
 log = logging.getLogger(__name__)
+CHANNEL = "pantau:fused"
+"""Redis channel on which each fused minute is announced (live pages listen to it)."""
 FUSE_DELAY = timedelta(seconds=5)
 """Fuse a little after the minute boundary, once the detector has scored the last minute."""
 KEEP_MINUTES = timedelta(days=8)
@@ -29,6 +33,12 @@ def floor_minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+async def announce(redis: Redis | None, at: datetime) -> None:
+    """Tell every process's live pages that a minute was fused (no-op without Redis)."""
+    if redis is not None:
+        await redis.publish(CHANNEL, at.isoformat())
+
+
 async def fuse_once(ctx: Runtime, engine: FusionEngine, at: datetime) -> Minute:
     """Fuse every catalog service for the minute `at` and store the result."""
     store = incident_store(ctx.store)
@@ -36,6 +46,7 @@ async def fuse_once(ctx: Runtime, engine: FusionEngine, at: datetime) -> Minute:
     minute = engine.step(at, inputs)
     await store.save_fusion(at, list(minute.assessments.values()), dict(minute.incidents),
                             minute.changed, minute.events)
+    await announce(ctx.redis, at)
     return minute
 
 

@@ -3,6 +3,8 @@
 However many browsers follow a service page, the process asks the store for the services'
 latest fused minutes once per interval and wakes the streams whose service changed; each
 stream then renders its reader's view once. The watcher runs only while streams listen.
+With Redis, the fusion job announces each fused minute on `CHANNEL`, so every process
+looks at once instead of at its next interval.
 """
 
 from __future__ import annotations
@@ -12,26 +14,41 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+from redis.asyncio import Redis
+
+from pantau.incidents.job import CHANNEL
 from pantau.store.incidents import IncidentStoreMixin
 
 
 class LiveHub:
-    def __init__(self, store: IncidentStoreMixin, interval: float = 2.0) -> None:
+    def __init__(self, store: IncidentStoreMixin, interval: float = 2.0,
+                 redis: Redis | None = None) -> None:
         self.store = store
         self.interval = interval
+        self.redis = redis
         self.versions: dict[str, datetime] = {}
         self._changed = asyncio.Condition()
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
 
+    async def _refresh(self) -> None:
+        versions = await self.store.state_versions()
+        if versions != self.versions:
+            self.versions = versions
+            async with self._changed:
+                self._changed.notify_all()
+
     async def _watch(self) -> None:
-        while True:
-            versions = await self.store.state_versions()
-            if versions != self.versions:
-                self.versions = versions
-                async with self._changed:
-                    self._changed.notify_all()
-            await asyncio.sleep(self.interval)
+        if self.redis is None:
+            while True:
+                await self._refresh()
+                await asyncio.sleep(self.interval)
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.subscribe(CHANNEL)
+            while True:
+                await self._refresh()
+                # An announcement, or the interval as a safety net should one be lost.
+                await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.interval)
 
     @contextlib.asynccontextmanager
     async def listening(self) -> AsyncIterator[None]:

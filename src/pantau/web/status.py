@@ -29,7 +29,8 @@ def _hub(request: Request) -> LiveHub:
     # One per app (created on first use: the app factory knows nothing of live pages).
     hub: LiveHub | None = getattr(request.app.state, "live_hub", None)
     if hub is None:
-        hub = request.app.state.live_hub = LiveHub(_store(request), SSE_POLL_SECONDS)
+        hub = request.app.state.live_hub = LiveHub(
+            _store(request), SSE_POLL_SECONDS, request.app.state.runtime.redis)
     return hub
 
 
