@@ -9,6 +9,7 @@ kept under artifacts/.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +27,9 @@ from pantau.settings import load_settings
 from pantau.store import Store
 from tests.incidents.lab_replay import replay
 from tests.incidents.live_server import live_server
+from tests.services import unavailable
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("PANTAU_CHROMIUM") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -124,8 +126,9 @@ async def _report_without_js(page: Page) -> None:
     await page.screenshot(path=str(ARTIFACTS / "reported-id-nojs.png"))
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed")
 async def test_service_page_during_chatgpt_outage(tmp_path: Path) -> None:
+    if shutil.which(CHROMIUM) is None:
+        unavailable("Chromium", f"{CHROMIUM} not found; apt-get install chromium")
     ARTIFACTS.mkdir(exist_ok=True)
     scenario = load_scenario("chatgpt-2025-01-23")
     clock = FrozenClock(scenario.start)
