@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from incident_app import chatgpt_outage, runtime
-from incident_factories import minute
+from incident_factories import all_ok, crowd, minute
 
 from pantau.clock import FrozenClock
+from pantau.incidents.engine import FusionEngine, ServiceInput
+from pantau.signals import CrowdState
 from pantau.web.app import create_app
 
 
@@ -103,3 +105,27 @@ def test_home_page_shows_problems_and_searches(client: TestClient) -> None:
     assert (found.status_code, found.headers["location"]) == (303, "/services/chatgpt")
     idn = client.get("/", params={"lang": "id"}).text
     assert "Gangguan saat ini" in idn and "Apakah ChatGPT sedang down?" in idn
+
+
+async def _regional(store: Any) -> None:
+    engine = FusionEngine()
+    at = minute(5)
+    c = crowd(at, CrowdState.DETECTED, 30, regions={"ID-JI": 28, "ID-JK": 2},
+              service="whatsapp")
+    m = engine.step(at, [ServiceInput("whatsapp", "WhatsApp", None, c,
+                                      all_ok(at, service="whatsapp"))])
+    await store.save_fusion(m.at, list(m.assessments.values()), dict(m.incidents), m.changed,
+                            m.events)
+
+
+def test_home_lists_a_regional_problem(client: TestClient) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    client.portal.call(_regional, store)  # type: ignore[union-attr]
+    problems = client.get("/", params={"lang": "en"}).text.split('id="now-h"', 1)[1]
+    problems = problems.split("</section>", 1)[0]
+    assert 'href="/services/whatsapp"' in problems and "ID-JI" in problems
+    body = client.get("/api/v1/services/whatsapp/status").json()
+    assert (body["state"], body["layer"], body["scope"]) == ("operational", "client", "region")
+    assert body["verdict"]["en"].startswith("WhatsApp works, but people in ID-JI report "
+                                            "problems")
+    assert [a["kind"] for a in body["advice"]] == ["check_connection"]

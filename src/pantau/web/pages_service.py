@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from pantau.incidents.model import Scope
 from pantau.incidents.view import STALE_AFTER
 from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
@@ -60,7 +61,8 @@ async def home(request: Request, catalog: CatalogDep, q: str | None = None) -> R
     current = {slug: a for slug, a in states.items() if now - a.at <= STALE_AFTER}
     names = {s.slug: s.name for s in catalog.services}
     problems = sorted(((names[slug], slug, a) for slug, a in current.items()
-                       if a.bad and slug in names), key=lambda x: x[0].casefold())
+                       if (a.bad or a.scope is Scope.REGION) and slug in names),
+                      key=lambda x: x[0].casefold())
     return render(request, "home.html", services=services, query=q or "", states=current,
                   problems=problems, recent=recent, names=names, STATE=STATE, LAYER=LAYER)
 
