@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from pantau.detect.states import Hysteresis, Thresholds
 from pantau.detect.tails import MIN_P, surprise
+from pantau.signals import CrowdState
 
 # The default levels are set from the tail probability, not from any benchmark:
 # possible at p <= 1e-3, detected at p <= 1e-4 after the multi-scale correction.
@@ -49,7 +50,10 @@ class ValueScore:
     expected: float
     surprise: float
     score: float
-    """surprise mapped to [0, 1] (1 = p of 1e-12 or less)."""
+    """surprise mapped to [0, 1] (1 = p of 1e-12 or less) when this value is news,
+    else 0. News: more surprising than any of the last `clear_after` values, and no
+    alarm in force. The continuation of an excursion is not news, so thresholding
+    this column the way NAB does counts an excursion about once, as the alarm does."""
     alarm: bool
 
 
@@ -73,8 +77,10 @@ class ValueDetector:
     _seen: int = 0
     _references: list[_Reference] | None = None
     _machine: Hysteresis = field(init=False)
+    _recent: deque[float] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._recent = deque(maxlen=self.config.thresholds.clear_after)
         self._history = deque(
             maxlen=self.config.window + max(self.config.scales) + (self.period or 0)
         )
@@ -99,8 +105,12 @@ class ValueDetector:
         # Bonferroni over every test made, so adding scales or channels cannot by
         # itself raise the false-alarm rate.
         level = surprise(p * len(self._references) * len(cfg.scales))
+        ongoing = self._machine.state is CrowdState.DETECTED
         _, alarm = self._machine.step(level, may_detect=self._seen > self.learn)
-        return ValueScore(self._references[0].centre[0], level, level / -math.log10(MIN_P), alarm)
+        news = not ongoing and (not self._recent or level > max(self._recent))
+        self._recent.append(level)
+        score = level / -math.log10(MIN_P) if news else 0.0
+        return ValueScore(self._references[0].centre[0], level, score, alarm)
 
     def _channels(self) -> list[NDArray[np.float64]]:
         """The series as seen by each test: raw, and (if periodic) minus one period ago."""
