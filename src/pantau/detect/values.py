@@ -9,7 +9,9 @@ still ranks above "just beyond". Scale 1 catches spikes; longer scales catch lev
 shifts and drifts that no single value gives away. When the series has a known
 period (a day of rows), the same test also runs on the difference from one period
 earlier, which catches a daily rhythm that flattens or jumps while every single
-value stays within the usual range. Only earlier values are used.
+value stays within the usual range; and on the size of each step (|x_t - x_t-1|),
+which catches a series that turns jittery or goes flat at an ordinary level.
+Only earlier values are used.
 """
 
 from __future__ import annotations
@@ -113,9 +115,12 @@ class ValueDetector:
         return ValueScore(self._references[0].centre[0], level, score, alarm)
 
     def _channels(self) -> list[NDArray[np.float64]]:
-        """The series as seen by each test: raw, and (if periodic) minus one period ago."""
+        """The series as each test sees it: raw, step sizes, and (if periodic) the
+        difference from one period ago."""
         values = np.fromiter(self._history, dtype=np.float64)
         channels = [values]
+        if len(values) > self.config.min_history:
+            channels.append(np.abs(np.diff(values)))
         p = self.period
         if p and len(values) > p + self.config.min_history:
             channels.append(values[p:] - values[:-p])
