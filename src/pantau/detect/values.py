@@ -32,14 +32,16 @@ from pantau.signals import CrowdState
 
 # The default levels are set from the tail probability, not from any benchmark:
 # possible at p <= 1e-3, detected at p <= 1e-4 after the multi-scale correction.
-# The window is ~3.5 days of 5-minute data; clearing needs as long a calm spell as
-# the longest scale, so a slow level shift does not alarm twice.
+# Clearing needs as long a calm spell as the longest scale, so a slow level shift
+# does not alarm twice.
 VALUE_THRESHOLDS = Thresholds(possible_at=3.0, detect_at=4.0, clear_at=2.0, clear_after=64)
 
 
 @dataclass(frozen=True, slots=True)
 class ValueConfig:
     window: int = 6000
+    """Values in the reference: about three weeks of 5-minute data. Chosen on NAB
+    (1000 and 3000 scored lower, 12000 too), so NAB figures are not out-of-sample."""
     scales: tuple[int, ...] = (1, 4, 16, 64)
     refresh: int = 16
     """Reference statistics are recomputed every `refresh` values: they move slowly."""
