@@ -5,13 +5,13 @@ weekly one (weekends at 70 %), hour-to-hour wobble (log-normal, 15 %) and Poisso
 reports. Services range from quiet (peak 1 report/min) to busy (peak 100/min).
 The detector first learns two weeks of normal traffic; then
 
-- false alarms: a clean 30-day month per service, alarms counted;
+- false alarms: clean 30-day months per service (3 by default), alarms counted;
 - detection delay: surges of ×2 … ×100 lasting 5 … 120 min injected at random
   times of day, each into a copy of the trained detector; delay = minutes from
   the surge's first minute to the alarm (0 = the same minute), a miss if no alarm
   before the surge ends.
 
-Usage: python bench/surges.py [--trials 6] [--seed 7]
+Usage: python bench/surges.py [--trials 6] [--months 3] [--seed 7]
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def percentile(values: list[int], q: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=6, help="surges per service/size/length")
+    parser.add_argument("--months", type=int, default=3, help="clean months per service")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -108,14 +109,15 @@ def main() -> int:
     by_service: dict[tuple[str, int], list[int | None]] = {}
     false_alarms = 0
     for service in SERVICES:
-        traffic = Traffic(service, rng, TRAIN_DAYS + MONTH_DAYS + 2)
+        traffic = Traffic(service, rng, TRAIN_DAYS + args.months * MONTH_DAYS + 2)
         det = CountDetector()
         feed(det, traffic, START, TRAIN_DAYS * 1440)
         trained = copy.deepcopy(det)
         month_start = START + timedelta(days=TRAIN_DAYS)
-        fa = feed(det, traffic, month_start, MONTH_DAYS * 1440)
+        fa = feed(det, traffic, month_start, args.months * MONTH_DAYS * 1440)
         false_alarms += fa
-        print(f"{service.name:7s} peak {service.peak:5.0f}/min: {fa} false alarms in 30 days")
+        print(f"{service.name:7s} peak {service.peak:5.0f}/min: "
+              f"{fa} false alarms in {args.months} months")
         for multiplier in MULTIPLIERS:
             for duration in DURATIONS:
                 for _ in range(args.trials):
@@ -128,7 +130,8 @@ def main() -> int:
                     else:
                         delays[multiplier].append(delay)
     total = len(SERVICES) * len(DURATIONS) * args.trials
-    print(f"\nfalse alarms per service-month: {false_alarms / len(SERVICES):.2f}")
+    months = args.months * len(SERVICES)
+    print(f"\nfalse alarms per service-month: {false_alarms / months:.2f} ({months} months)")
     print(f"{'surge':>6s} {'found':>9s} {'median':>7s} {'p90':>5s}   median by service")
     for m in MULTIPLIERS:
         per = []
