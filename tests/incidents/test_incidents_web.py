@@ -63,6 +63,11 @@ def test_service_page_in_both_languages(client: TestClient) -> None:
     assert 'id="top-problems"' in html and "67 %" in html  # website 120 of 180
     assert "Bad gateway Error code 502" in html
     assert 'id="probe-matrix"' in html and "Working" in html and "Error" in html
+    summary = html.split('id="summary-boxes"', 1)[1].split("</ul>", 1)[0]
+    assert [part.split("</strong>")[0] for part in summary.split("<strong>")[1:]] == [
+        "You", "CDN", "Host", "Crowd"]
+    assert "box-ok" in summary.split("CDN")[0] and "60 reports a minute" in summary
+    assert summary.count("box-bad") == 2  # the Host box and the crowd
     assert 'action="/api/v1/services/chatgpt/reports"' in html
     assert len(en.content) < 100_000
     # Links may leave the site; nothing the page loads may come from elsewhere.

@@ -6,6 +6,9 @@ instead of living in the gettext catalog.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pantau.incidents.model import VantageBox
 from pantau.signals import Layer, ServiceState, Text
 
 STATE = {
@@ -43,3 +46,32 @@ BOX = {
     False: Text("Error", "Galat"),
     None: Text("Not reached", "Tidak tercapai"),
 }
+
+
+def majority(values: list[bool | None]) -> bool | None:
+    """One box for all vantage points: Error if most that know say so, None if none know."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    return sum(known) * 2 > len(known)
+
+
+def summary_boxes(boxes: Sequence[VantageBox], reporters: int, expected: float,
+                  surge: bool) -> list[tuple[Text, bool | None, Text, Text]]:
+    """The You · CDN · Host boxes over every reliable vantage point, plus the crowd box:
+    (label, ok, state in words, detail)."""
+    reliable = [b for b in boxes if b.reliable]
+    you, edge, host = (majority([b.you for b in boxes]) if boxes else None,
+                       majority([b.edge for b in reliable]), majority([b.host for b in reliable]))
+    usual_en = f"{expected:.1f}"
+    return [
+        (Text("You", "Anda"), you, BOX[you],
+         Text(f"{len(reliable)} of {len(boxes)} vantage points online",
+              f"{len(reliable)} dari {len(boxes)} titik pantau daring")),
+        (Text("CDN", "CDN"), edge, BOX[edge], Text("", "")),
+        (Text("Host", "Host"), host, BOX[host], Text("", "")),
+        (Text("Crowd", "Laporan warga"), not surge,
+         Text("Surge", "Lonjakan") if surge else Text("Normal", "Normal"),
+         Text(f"{reporters} reports a minute (usually {usual_en})",
+              f"{reporters} laporan per menit (biasanya {usual_en.replace('.', ',')})")),
+    ]

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from pantau.incidents.model import Scope
-from pantau.incidents.view import STALE_AFTER
+from pantau.incidents.view import STALE_AFTER, ServiceView
 from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
-from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE
+from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE, summary_boxes
 from pantau.web.render import reader_language, reader_zone, render
 from pantau.web.status import load_view
 
@@ -118,8 +118,15 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "chart": Markup(crowd.chart),  # noqa: S704 - the chart escapes every text itself
         "problems": crowd.problems, "texts": crowd.texts, "regions": crowd.regions,
         "events": events, "categories": list(CATEGORY),
+        "summary": summary_boxes(view.assessment.boxes, view.assessment.crowd_reporters,
+                                 view.assessment.crowd_expected, _crowd_hurts(view)),
     }
     return render(request, "service.html", **context)
+
+
+def _crowd_hurts(view: ServiceView) -> bool:
+    a = view.assessment
+    return a.crowd_alarm or (a.crowd_reporters >= 2 * a.crowd_expected + 3)
 
 
 async def _no_events() -> list[StoredEvent]:
