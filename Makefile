@@ -33,7 +33,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output \
 		-o src/pantau/locales/messages.pot src
 	$(BIN)/pybabel update -i src/pantau/locales/messages.pot -d src/pantau/locales \
-		--no-fuzzy-matching --no-location --omit-header
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

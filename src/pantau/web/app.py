@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from pantau import __version__
 from pantau.coordination import run_exclusively
 from pantau.runtime import Job, Runtime
-from pantau.web import api, official, pages, pages_incidents, pages_service, reports, status
+from pantau.web import api, official, pages_incidents, pages_service, reports, status
 from pantau.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Domain routers, in the order their paths should be matched.
 ROUTERS: tuple[APIRouter, ...] = (
     api.router, status.router, reports.router, official.router, pages_service.router,
-    pages_incidents.router, pages_service.home_router, pages.router,
+    pages_incidents.router, pages_service.home_router,
 )
 
 
