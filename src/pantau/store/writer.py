@@ -3,6 +3,11 @@ only after that transaction has committed.
 
 There is one writer per process. On SQLite this is also the "one writer" rule: no two
 write transactions in this process compete for the database lock.
+
+The writer keeps one connection, used from one thread of its own, for its whole life.
+Opening one per group commit cost more than the commit itself on SQLite: each open
+set the pragmas again, and each close of the last connection checkpointed the WAL
+into the database file and removed it (two more fsyncs per batch, bench/ingest.py).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -54,6 +60,8 @@ class BatchWriter:
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(max_queue)
         self._max_batch = max_batch
         self._task: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._conn: Connection | None = None  # touched only from the writer's thread
         self.batches = 0
         self.writes = 0
 
@@ -63,6 +71,7 @@ class BatchWriter:
 
     def start(self) -> None:
         if self._task is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="pantau-writer")
             self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
 
     async def stop(self) -> None:
@@ -74,6 +83,10 @@ class BatchWriter:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, self._disconnect)
+            thread.shutdown()
 
     async def submit(self, fn: WriteFn[T]) -> T:
         """Run `fn(conn)` in the next group transaction; return once it is committed."""
@@ -92,7 +105,8 @@ class BatchWriter:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                outcomes = await asyncio.to_thread(self._commit, batch)
+                loop = asyncio.get_running_loop()
+                outcomes = await loop.run_in_executor(self._thread, self._commit, batch)
             except Exception as exc:  # the database itself failed: every caller hears it
                 log.exception("group commit failed")
                 outcomes = [exc] * len(batch)
@@ -104,9 +118,23 @@ class BatchWriter:
                         job.future.set_result(outcome)
                 self._queue.task_done()
 
+    def _connection(self) -> Connection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            self._disconnect()  # a connection the database dropped is opened anew
+            conn = self._conn = self._engine.connect()
+        return conn
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def _commit(self, batch: list[_Job]) -> list[object]:
         try:
-            with self._engine.begin() as conn:
+            conn = self._connection()
+            with conn.begin():
                 results = [job.fn(conn) for job in batch]
             self.batches += 1
             self.writes += len(batch)
