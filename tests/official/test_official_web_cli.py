@@ -17,17 +17,19 @@ import typer
 from fastapi import FastAPI
 from official_fixtures import sp_incident, sp_maintenance, sp_summary
 from official_server import PageServer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pantau.catalog import Catalog
 from pantau.cli import CliError
-from pantau.cli.official import register
+from pantau.cli.official import register, show
 from pantau.clock import FrozenClock
 from pantau.incidents.model import Incident, Scope
 from pantau.official.detect import ADAPTERS
 from pantau.official.job import Watch, watch_page, watches
-from pantau.official.model import PageKind
+from pantau.official.model import PageKind, combine
 from pantau.official.poller import PagePoller
+from pantau.official.statuspage import parse_summary
 from pantau.runtime import Runtime
 from pantau.settings import Settings
 from pantau.signals import Layer, ServiceState
@@ -328,3 +330,19 @@ async def test_served_by_the_real_app(page_server: PageServer, tmp_path: Path) -
         )
     finally:
         await store.close()
+
+
+def test_cli_prints_vendor_brackets_literally() -> None:
+    # Vendor text is not Rich markup: "[/v1/chat]" used to abort the printout and
+    # "[beta]" to vanish.
+    inc = sp_incident(components=["[beta] API"])
+    inc["name"] = "Errors on [/v1/chat]"
+    doc = sp_summary("major", incidents=[inc])
+    doc["components"].append({"id": "cb", "name": "[beta] API", "status": "major_outage",
+                              "group_id": None, "group": False})
+    snap = combine(PageKind.STATUSPAGE, "http://status.test/", T,
+                   [parse_summary("http://status.test/", json.dumps(doc).encode())])
+    console = Console(record=True, width=200)
+    show(snap, "en", console)
+    out = console.export_text()
+    assert "Errors on [/v1/chat]" in out and "[beta] API" in out

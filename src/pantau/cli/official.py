@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pantau.clock import SystemClock
@@ -88,18 +89,20 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     def t(key: str) -> str:
         return LABELS[key].get(lang)
 
+    # Everything the vendor wrote is escaped: Rich reads "[...]" as markup, so a title
+    # like "Errors on [/v1/chat]" would vanish or fail the whole printout.
     state = STATE_TEXT[snap.state].get(lang)
     console.print(
-        f"[bold]{snap.name or snap.url}[/bold]  [{STATE_STYLE[snap.state]}]{state}[/]"
-        + (f" — {snap.description}" if snap.description else "")
+        f"[bold]{escape(snap.name or snap.url)}[/bold]  [{STATE_STYLE[snap.state]}]{state}[/]"
+        + (f" — {escape(snap.description)}" if snap.description else "")
     )
-    console.print(f"[dim]{snap.url} ({snap.kind.value})[/dim]")
+    console.print(f"[dim]{escape(snap.url)} ({snap.kind.value})[/dim]")
     bad = [c for c in snap.components if c.state.value != "operational"]
     if snap.components:
         if bad:
             table = Table(title=t("components"), title_justify="left", show_header=False)
             for c in bad:
-                table.add_row(c.name, COMPONENT_TEXT[c.state].get(lang))
+                table.add_row(escape(c.name), COMPONENT_TEXT[c.state].get(lang))
             console.print(table)
         else:
             console.print(t("all_ok"))
@@ -109,13 +112,13 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     for inc in snap.open_incidents:
         latest = inc.updates[-1] if inc.updates else None
         console.print(
-            f"• {inc.title} — [bold]{status_text(inc.status, lang)}[/bold]"
+            f"• {escape(inc.title)} — [bold]{escape(status_text(inc.status, lang))}[/bold]"
             f" ({when(inc.first_post_at)})"
         )
         if latest and latest.body:
-            console.print(f"  {latest.body}", highlight=False)
+            console.print(f"  {escape(latest.body)}", highlight=False)
         if inc.components:
-            console.print(f"  [dim]{', '.join(inc.components)}[/dim]")
+            console.print(f"  [dim]{escape(', '.join(inc.components))}[/dim]")
     if snap.current_maintenances:
         console.print(f"\n[bold]{t('maintenance')}[/bold]")
         for m in snap.current_maintenances:
@@ -124,7 +127,9 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
                 window = f" {when(m.scheduled_for)}"
                 if m.scheduled_until:
                     window += f" – {when(m.scheduled_until)}"
-            console.print(f"• {m.title} — [bold]{status_text(m.status, lang)}[/bold]{window}")
+            console.print(
+                f"• {escape(m.title)} — [bold]{escape(status_text(m.status, lang))}[/bold]{window}"
+            )
 
 
 def register(app: typer.Typer) -> None:
