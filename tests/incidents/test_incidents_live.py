@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 from incident_factories import all_ok, crowd, minute
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 from pantau.incidents.engine import FusionEngine, ServiceInput
 from pantau.incidents.job import announce
@@ -62,3 +64,24 @@ async def test_an_announced_minute_wakes_the_hub_at_once(store: Store) -> None:
             assert await waiter
     finally:
         await redis.aclose()
+
+
+async def test_hub_keeps_watching_after_a_store_error(store: Store,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = FusionEngine()
+    await _fuse(store, engine, 0)
+    real = store.state_versions
+    calls = 0
+
+    async def flaky() -> dict[str, datetime]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OperationalError("SELECT", {}, Exception("database restarting"))
+        return await real()
+
+    monkeypatch.setattr(store, "state_versions", flaky)
+    hub = LiveHub(store, interval=0.05)
+    async with hub.listening():
+        assert await hub.wait("chatgpt", None, 2.0)
+    assert calls >= 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from redis.asyncio import Redis
 
 from pantau.incidents.job import CHANNEL
 from pantau.store.incidents import IncidentStoreMixin
+
+log = logging.getLogger(__name__)
 
 
 class LiveHub:
@@ -39,6 +42,17 @@ class LiveHub:
                 self._changed.notify_all()
 
     async def _watch(self) -> None:
+        # One task serves every reader of the process: a store or Redis hiccup must not
+        # end live updates for all of them until the last one leaves.
+        while True:
+            try:
+                await self._follow()
+            except Exception:
+                log.warning("live pages: cannot watch for new minutes; retrying",
+                            exc_info=True)
+                await asyncio.sleep(self.interval)
+
+    async def _follow(self) -> None:
         if self.redis is None:
             while True:
                 await self._refresh()
