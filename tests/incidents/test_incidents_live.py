@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import datetime
 
 import pytest
 from incident_factories import all_ok, crowd, minute
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
@@ -85,3 +88,15 @@ async def test_hub_keeps_watching_after_a_store_error(store: Store,
     async with hub.listening():
         assert await hub.wait("chatgpt", None, 2.0)
     assert calls >= 2
+
+
+async def test_announcing_without_redis_reachable_does_not_fail_fusion() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    redis = Redis(host="127.0.0.1", port=port, socket_connect_timeout=1.0,
+                  retry=Retry(NoBackoff(), 0))
+    try:
+        await announce(redis, minute(1))
+    finally:
+        await redis.aclose()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
 from pantau.incidents.sources import gather
@@ -35,8 +36,14 @@ def floor_minute(at: datetime) -> datetime:
 
 async def announce(redis: Redis | None, at: datetime) -> None:
     """Tell every process's live pages that a minute was fused (no-op without Redis)."""
-    if redis is not None:
+    if redis is None:
+        return
+    try:
         await redis.publish(CHANNEL, at.isoformat())
+    except RedisError as exc:
+        # The minute is already stored and live pages also poll: a Redis hiccup must not
+        # fail the job, whose restart would forget every service's debouncing streaks.
+        log.warning("fusion %s: not announced on Redis: %s", at.isoformat(), exc)
 
 
 async def fuse_once(ctx: Runtime, engine: FusionEngine, at: datetime) -> Minute:
