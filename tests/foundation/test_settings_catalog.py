@@ -32,6 +32,8 @@ def test_secret_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         ("PANTAU_PORT", "eighty", "PANTAU_PORT"),
         ("PANTAU_DATABASE", "mysql://x", "PANTAU_DATABASE: .*sqlite"),
         ("PANTAU_REDIS", "http://x", "PANTAU_REDIS"),
+        ("PANTAU_DEFAULT_TIMEZONE_ID", "Asia/Jakrta", "PANTAU_DEFAULT_TIMEZONE_ID: .*Jakrta"),
+        ("PANTAU_DEFAULT_TIMEZONE_EN", "../etc/passwd", "PANTAU_DEFAULT_TIMEZONE_EN"),
         ("PANTAU_TRUSTED_PROXIES", "not-a-network", "PANTAU_TRUSTED_PROXIES"),
         ("PANTAU_NOPE_FILE", "/x", "no setting PANTAU_NOPE"),
         ("PANTAU_SECRET_KEY_FILE", "/does/not/exist", "cannot read"),
