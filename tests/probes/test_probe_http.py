@@ -120,6 +120,16 @@ async def test_names_resolve_through_the_configured_resolver() -> None:
     assert (broken.error, classify(broken).layer) == (ErrorKind.SERVFAIL, Layer.DNS)
 
 
+@pytest.mark.parametrize("dns", [DnsClient(), DnsClient([Nameserver("127.0.0.1", 9)])],
+                         ids=["system", "configured"])
+async def test_a_name_dns_cannot_carry_is_observed_not_raised(dns: DnsClient) -> None:
+    # Both resolvers refuse a label over 63 octets before asking anyone.
+    async with HttpProber(dns, OPEN) as prober:
+        obs = await prober.check(HttpCheck(f"http://{'x' * 64}.pantau.test/"))
+    assert (obs.phase, obs.error) == (Phase.DNS, ErrorKind.NXDOMAIN)
+    assert "not a valid DNS name" in (obs.error_detail or "")
+
+
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()

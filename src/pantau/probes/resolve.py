@@ -109,6 +109,10 @@ async def _query(
         raise DnsFailure(ErrorKind.SERVFAIL, f"{name}: {exc}") from exc
     except dns.exception.Timeout as exc:
         raise DnsFailure(ErrorKind.DNS_TIMEOUT, f"{name}: no answer in {lifetime:g}s") from exc
+    except dns.exception.DNSException as exc:
+        # What is left is a name DNS cannot even ask about (a label over 63 octets, an
+        # empty label): no such name can exist.
+        raise DnsFailure(ErrorKind.NXDOMAIN, f"{name}: not a valid DNS name ({exc})") from exc
     return tuple(r.to_text() for r in answer)
 
 
@@ -119,6 +123,8 @@ async def _system_addresses(host: str, lifetime: float) -> tuple[str, ...]:
             infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except TimeoutError as exc:
         raise DnsFailure(ErrorKind.DNS_TIMEOUT, f"{host}: no answer in {lifetime:g}s") from exc
+    except UnicodeError as exc:  # the IDNA encoding refuses the name before any lookup
+        raise DnsFailure(ErrorKind.NXDOMAIN, f"{host}: not a valid DNS name") from exc
     except socket.gaierror as exc:
         if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", errno.ENOENT)):
             raise DnsFailure(ErrorKind.NXDOMAIN, f"{host}: no such name") from exc
