@@ -217,6 +217,7 @@ async def test_cli_page_errors_exit_1(page_server: PageServer, dead_url: str) ->
     ("args", "words"),
     [
         (["ftp://x"], "not an http(s) URL"),
+        (["http://[::1/"], "not an http(s) URL"),
         (["http://x/", "--kind", "gopher"], "--kind must be one of"),
         (["http://x/", "--lang", "fr"], "--lang must be en or id"),
     ],

@@ -149,8 +149,12 @@ def register(app: typer.Typer) -> None:
         """
         from pantau.cli import CliError
 
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed [IPv6 bracket
+            valid = False
+        if not valid:
             raise CliError(f"not an http(s) URL: {url!r}", code=2)
         if kind not in CATALOG_KINDS:
             raise CliError(f"--kind must be one of {', '.join(CATALOG_KINDS)}", code=2)
