@@ -20,7 +20,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pantau.cli.server_api import ServerError, ServiceRef, UnknownService, find_service
+from pantau.cli.server_api import (
+    ServerError,
+    ServiceRef,
+    UnknownService,
+    chosen_server,
+    find_service,
+)
 from pantau.cli.server_api import service_status as fetch_status
 from pantau.incidents.reader_check import (
     Conclusion,
@@ -189,7 +195,7 @@ def register(app: typer.Typer) -> None:
         zone = tz or os.environ.get("TZ", "") or settings.default_timezone_id
         try:
             ref, local, status, error, conclusion = asyncio.run(run_check(
-                service, settings, server or settings.server_url, host or list(DEFAULT_HOSTS),
+                service, settings, chosen_server(server, settings), host or list(DEFAULT_HOSTS),
                 DnsClient(nameservers), Guard(allow_private or settings.allow_private_targets),
                 str(ca) if ca else None, timeout, zone))
         except UnknownService as exc:

@@ -9,6 +9,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from pantau.cli.server_api import chosen_server
 from pantau.crowd.validate import Category
 from pantau.signals import Text
 
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from pantau.cli import CliError
         from pantau.cli.serve import settings_from_cli
 
-        base = (server or settings_from_cli().server_url).rstrip("/")
+        base = chosen_server(server, settings_from_cli())
         body: dict[str, str] = {"category": category.value}
         if text:
             body["text"] = text

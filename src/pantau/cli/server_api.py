@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import typer
 
 from pantau.catalog import Catalog
 from pantau.settings import Settings
@@ -30,6 +31,21 @@ def _endpoints(definition: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     return tuple({"url": str(e["url"]), "kind": e.get("kind", "web"),
                   "expect_status": tuple(e.get("expect_status") or ()),
                   "keyword": e.get("keyword")} for e in definition.get("endpoints", ()))
+
+
+def chosen_server(given: str | None, settings: Settings) -> str:
+    """The pantau server to ask: `--server`, else PANTAU_SERVER_URL; bad usage (exit 2)
+    when it is not an http(s) URL, which httpx would otherwise raise as a traceback."""
+    url = (given or settings.server_url).rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.host)
+    except httpx.InvalidURL:
+        valid = False
+    if not valid:
+        raise typer.BadParameter(f"not an http(s) URL: {url!r}",
+                                 param_hint="'--server' / PANTAU_SERVER_URL")
+    return url
 
 
 async def _get(client: httpx.AsyncClient, path: str, **params: str) -> Any:

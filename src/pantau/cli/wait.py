@@ -21,6 +21,7 @@ from rich.console import Console
 from pantau.cli.server_api import (
     ServerError,
     UnknownService,
+    chosen_server,
     find_service,
     incident,
     service_status,
@@ -128,7 +129,7 @@ def register(app: typer.Typer) -> None:
         zone = tz or os.environ.get("TZ", "") or settings.default_timezone_id
         try:
             code = asyncio.run(wait_until_back(
-                service, settings, server or settings.server_url, interval,
+                service, settings, chosen_server(server, settings), interval,
                 max(interval, max_interval), timeout, zone, Console(), language))
         except UnknownService as exc:
             raise typer.BadParameter(str(exc), param_hint="SERVICE") from None
