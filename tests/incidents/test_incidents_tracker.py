@@ -72,6 +72,7 @@ def test_state_change_and_official_acknowledgement_are_events() -> None:
     ev = m.events
     assert [e.kind for e in ev] == [EventKind.OFFICIAL]
     assert "23 minutes after" in ev[0].text.en
+    assert "(sedang diselidiki)" in ev[0].text.id  # the vendor's status, in Indonesian
     inc = m.incidents["chatgpt"]
     assert inc.worst_state is ServiceState.OUTAGE and inc.official_ack_at == minute(23)
     # The same official update next minute is not news.

@@ -12,7 +12,9 @@ from incident_factories import all_ok, crowd, minute
 
 from pantau.clock import FrozenClock
 from pantau.incidents.engine import FusionEngine, ServiceInput
-from pantau.signals import CrowdState
+from pantau.official.model import Incident as OfficialIncident
+from pantau.official.model import PageKind, PageSnapshot
+from pantau.signals import CrowdState, OfficialPageState
 from pantau.web.app import create_app
 
 
@@ -110,6 +112,25 @@ def test_home_page_shows_problems_and_searches(client: TestClient) -> None:
     assert (found.status_code, found.headers["location"]) == (303, "/services/chatgpt")
     idn = client.get("/", params={"lang": "id"}).text
     assert "Gangguan saat ini" in idn and "Apakah ChatGPT sedang down?" in idn
+
+
+async def _official_page(store: Any) -> None:
+    said = OfficialIncident(id="inc-1", title="Elevated errors on ChatGPT",
+                            status="identified", created_at=minute(4), updated_at=minute(5))
+    snap = PageSnapshot(kind=PageKind.INCIDENTIO, url="https://status.openai.com/",
+                        fetched_at=minute(5), state=OfficialPageState.PARTIAL_OUTAGE,
+                        incidents=(said,))
+    await store.official_record_poll(snap.url, snap.kind, minute(5), snap)
+
+
+def test_service_page_says_the_official_page_in_the_readers_language(
+        client: TestClient) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    client.portal.call(_official_page, store)  # type: ignore[union-attr]
+    section = client.get("/services/chatgpt", params={"lang": "id"}).text
+    section = section.split('id="official-h"', 1)[1].split("</section>", 1)[0]
+    assert "gangguan sebagian" in section and "penyebab ditemukan" in section
+    assert "partial_outage" not in section and "identified" not in section
 
 
 async def _regional(store: Any) -> None:

@@ -19,6 +19,7 @@ from pantau.official.fetch import new_client
 from pantau.official.model import ComponentState, PageSnapshot
 from pantau.official.poller import PagePoller
 from pantau.official.serialize import snapshot_dict
+from pantau.official.words import status_words
 from pantau.signals import OfficialPageState, Text
 
 STATE_TEXT: dict[OfficialPageState, Text] = {
@@ -41,17 +42,6 @@ COMPONENT_TEXT: dict[ComponentState, Text] = {
     ComponentState.PARTIAL_OUTAGE: Text("partial outage", "gangguan sebagian"),
     ComponentState.MAJOR_OUTAGE: Text("major outage", "gangguan besar"),
     ComponentState.MAINTENANCE: Text("under maintenance", "dalam pemeliharaan"),
-}
-STATUS_TEXT: dict[str, Text] = {
-    "investigating": Text("investigating", "sedang diselidiki"),
-    "identified": Text("cause identified", "penyebab ditemukan"),
-    "monitoring": Text("fix deployed, monitoring", "perbaikan diterapkan, dipantau"),
-    "resolved": Text("resolved", "selesai"),
-    "postmortem": Text("post-mortem", "analisis pascainsiden"),
-    "scheduled": Text("scheduled", "terjadwal"),
-    "in_progress": Text("in progress", "sedang berlangsung"),
-    "verifying": Text("verifying", "sedang diverifikasi"),
-    "completed": Text("completed", "selesai"),
 }
 LABELS = {
     "components": Text("Components", "Komponen"),
@@ -78,11 +68,6 @@ async def read_page(url: str, kind: str, seconds: float) -> PageSnapshot:
 def when(at: datetime) -> str:
     """In the reader's own time zone: the machine's local one."""
     return at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-
-
-def status_text(status: str, lang: str) -> str:
-    known = STATUS_TEXT.get(status)
-    return known.get(lang) if known else status
 
 
 def show(snap: PageSnapshot, lang: str, console: Console) -> None:
@@ -112,7 +97,7 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
     for inc in snap.open_incidents:
         latest = inc.updates[-1] if inc.updates else None
         console.print(
-            f"• {escape(inc.title)} — [bold]{escape(status_text(inc.status, lang))}[/bold]"
+            f"• {escape(inc.title)} — [bold]{escape(status_words(inc.status).get(lang))}[/bold]"
             f" ({when(inc.first_post_at)})"
         )
         if latest and latest.body:
@@ -127,9 +112,8 @@ def show(snap: PageSnapshot, lang: str, console: Console) -> None:
                 window = f" {when(m.scheduled_for)}"
                 if m.scheduled_until:
                     window += f" – {when(m.scheduled_until)}"
-            console.print(
-                f"• {escape(m.title)} — [bold]{escape(status_text(m.status, lang))}[/bold]{window}"
-            )
+            status = escape(status_words(m.status).get(lang))
+            console.print(f"• {escape(m.title)} — [bold]{status}[/bold]{window}")
 
 
 def register(app: typer.Typer) -> None:

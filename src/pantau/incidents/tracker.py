@@ -19,6 +19,7 @@ from pantau.incidents.model import (
     Step,
     Tracking,
 )
+from pantau.official.words import status_words
 from pantau.signals import OfficialStatus, ServiceState, Text
 
 _SEVERITY = {
@@ -67,9 +68,10 @@ def _official_admission(official: OfficialStatus | None) -> tuple[datetime, Text
     if active:
         first = min(active, key=lambda i: i.created_at)
         latest = max(active, key=lambda i: i.updated_at)
+        status = status_words(latest.status)
         return first.created_at, Text(
-            f"official status page: \u201c{latest.title}\u201d ({latest.status})",
-            f"halaman status resmi: \u201c{latest.title}\u201d ({latest.status})",
+            f"official status page: \u201c{latest.title}\u201d ({status.en})",
+            f"halaman status resmi: \u201c{latest.title}\u201d ({status.id})",
         )
     if official.page_state.value not in ("operational", "maintenance"):
         words = official_words(official)

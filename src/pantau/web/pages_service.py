@@ -14,8 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from pantau.incidents.attribute import official_words
 from pantau.incidents.model import Scope
 from pantau.incidents.view import STALE_AFTER, ServiceView
+from pantau.official.words import status_words
 from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
@@ -118,6 +120,7 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "chart": Markup(crowd.chart),  # noqa: S704 - the chart escapes every text itself
         "problems": crowd.problems, "texts": crowd.texts, "regions": crowd.regions,
         "events": events, "categories": list(CATEGORY),
+        "official_words": official_words, "status_words": status_words,
         "summary": summary_boxes(view.assessment.boxes, view.assessment.crowd_reporters,
                                  view.assessment.crowd_expected, _crowd_hurts(view)),
     }
