@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Table, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +21,19 @@ from pantau.store.schema.core import services
 from pantau.store.writer import BatchWriter
 
 T = TypeVar("T")
+
+
+def aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; all were written as UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT clauses: both engines speak them, each in its own
+    SQLAlchemy dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 class StoreError(RuntimeError):

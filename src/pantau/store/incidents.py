@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from pantau.incidents.codec import assessment_in, assessment_out, incident_in, incident_out
 from pantau.incidents.model import Assessment, EventKind, Incident, IncidentEvent
 from pantau.signals import Layer, ServiceState, Text
+from pantau.store.base import aware
 from pantau.store.schema.incidents import (
     incident_events,
     incident_links,
@@ -89,7 +90,7 @@ class IncidentStoreMixin:
 
         def q(conn: Connection) -> dict[str, datetime]:
             rows = conn.execute(select(service_state.c.service, service_state.c.at))
-            return {r.service: _aware(r.at) for r in rows}
+            return {r.service: aware(r.at) for r in rows}
 
         return await self.read(q)
 
@@ -140,7 +141,7 @@ class IncidentStoreMixin:
                 incident_events.c.incident_id == incident_id, incident_events.c.id > after_id,
             )).order_by(incident_events.c.id))
             return [StoredEvent(r.id, IncidentEvent(
-                r.incident_id, _aware(r.at), EventKind(r.kind), ServiceState(r.state),
+                r.incident_id, aware(r.at), EventKind(r.kind), ServiceState(r.state),
                 Layer(r.layer), Text(r.text_en, r.text_id))) for r in rows]
 
         return await self.read(q)
@@ -160,7 +161,7 @@ class IncidentStoreMixin:
             out = []
             for r in rows:
                 c = r.crowd if crowd else {}
-                out.append(MinuteRow(_aware(r.at), ServiceState(r.state), Layer(r.layer),
+                out.append(MinuteRow(aware(r.at), ServiceState(r.state), Layer(r.layer),
                                      r.reporters, r.expected, c.get("categories", {}),
                                      c.get("regions", {}), c.get("texts", {})))
             return out
@@ -192,11 +193,6 @@ class IncidentStoreMixin:
             return out
 
         return await self.read(q)
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _minute(conn: Connection, a: Assessment) -> None:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from pantau.official.errors import PageError
 from pantau.official.model import Incident, PageKind, PageSnapshot
 from pantau.official.serialize import snapshot_dict, snapshot_from_dict
-from pantau.store.base import StoreBase
+from pantau.store.base import StoreBase, aware, dialect_insert
 from pantau.store.schema.official import (
     official_incidents,
     official_page_errors,
@@ -56,8 +55,7 @@ def _insert_ignoring_duplicates(conn: Connection, table: Any, rows: list[dict[st
     """Insert rows whose key is new; an existing row is the first sighting and stays."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(rows).on_conflict_do_nothing()
+    stmt = dialect_insert(conn, table).values(rows).on_conflict_do_nothing()
     # RETURNING counts what was inserted on both engines (rowcount does not on psycopg).
     return len(conn.execute(stmt.returning(*table.primary_key.columns)).all())
 
@@ -100,7 +98,7 @@ def _archive(
             conn.execute(
                 official_incidents.update()
                 .where(key)
-                .values(first_post_at=min(_aware(known), inc.first_post_at), **row)
+                .values(first_post_at=min(aware(known), inc.first_post_at), **row)
             )
         new_updates += _insert_ignoring_duplicates(
             conn,
@@ -120,11 +118,6 @@ def _archive(
             ],
         )
     return ArchiveCount(new_incidents, new_updates)
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written as UTC.
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class OfficialStoreMixin(StoreBase):
@@ -199,12 +192,12 @@ class OfficialStoreMixin(StoreBase):
                 url=m["url"],
                 kind=PageKind(m["kind"]),
                 snapshot=snapshot,
-                checked_at=_aware(m["checked_at"]),
-                last_success_at=_aware(m["last_success_at"]) if m["last_success_at"] else None,
+                checked_at=aware(m["checked_at"]),
+                last_success_at=aware(m["last_success_at"]) if m["last_success_at"] else None,
                 failures=m["failures"],
                 last_error=m["last_error"],
                 last_error_id=m["last_error_id"],
-                last_error_at=_aware(m["last_error_at"]) if m["last_error_at"] else None,
+                last_error_at=aware(m["last_error_at"]) if m["last_error_at"] else None,
             )
 
         return await self.read(read)
@@ -216,7 +209,7 @@ class OfficialStoreMixin(StoreBase):
                 select(t).where(t.c.url == url).order_by(t.c.at.desc(), t.c.id.desc()).limit(limit)
             )
             return [
-                PageErrorRecord(r.url, _aware(r.at), r.kind, r.status, r.message, r.message_id)
+                PageErrorRecord(r.url, aware(r.at), r.kind, r.status, r.message, r.message_id)
                 for r in rows
             ]
 
@@ -239,7 +232,7 @@ class OfficialStoreMixin(StoreBase):
                 )
                 .order_by(t.c.first_post_at)
             )
-            return [_aware(at) for at in rows]
+            return [aware(at) for at in rows]
 
         return await self.read(read)
 
@@ -264,10 +257,10 @@ class OfficialStoreMixin(StoreBase):
                         "title": inc.title,
                         "status": inc.status,
                         "is_maintenance": inc.is_maintenance,
-                        "first_post_at": _aware(inc.first_post_at),
-                        "first_seen_at": _aware(inc.first_seen_at),
+                        "first_post_at": aware(inc.first_post_at),
+                        "first_seen_at": aware(inc.first_seen_at),
                         "updates": [
-                            {"key": x.key, "status": x.status, "body": x.body, "at": _aware(x.at)}
+                            {"key": x.key, "status": x.status, "body": x.body, "at": aware(x.at)}
                             for x in updates
                         ],
                     }

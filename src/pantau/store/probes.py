@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from pantau.probes.debounce import MonitorState, MonitorStatus
 from pantau.signals import Layer, ProbeVerdict
-from pantau.store.base import StoreBase
+from pantau.store.base import StoreBase, aware, dialect_insert
 from pantau.store.schema.probes import monitor_states, probe_results
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _result_row(v: ProbeVerdict) -> dict[str, Any]:
@@ -51,8 +45,7 @@ class ProbesStoreMixin(StoreBase):
             if results:
                 conn.execute(probe_results.insert(), results)
             if state_rows:
-                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-                stmt = dialect.insert(monitor_states).values(state_rows)
+                stmt = dialect_insert(conn, monitor_states).values(state_rows)
                 keys = {"monitor", "vantage"}
                 stmt = stmt.on_conflict_do_update(
                     index_elements=list(keys),
@@ -76,7 +69,7 @@ class ProbesStoreMixin(StoreBase):
             return [
                 ProbeVerdict(
                     service=r["service"], monitor=r["monitor"], vantage=r["vantage"],
-                    at=_aware(r["at"]), ok=r["ok"], layer=Layer(r["layer"]), cause=r["cause"],
+                    at=aware(r["at"]), ok=r["ok"], layer=Layer(r["layer"]), cause=r["cause"],
                     cdn=r["cdn"], status=r["status"], total_ms=r["total_ms"],
                     evidence=r["evidence"], reliable=r["reliable"],
                 )
@@ -94,9 +87,9 @@ class ProbesStoreMixin(StoreBase):
             return [
                 MonitorState(
                     monitor=r["monitor"], vantage=r["vantage"], service=r["service"],
-                    state=MonitorStatus(r["state"]), since=_aware(r["since"]),
+                    state=MonitorStatus(r["state"]), since=aware(r["since"]),
                     failures=r["failures"], successes=r["successes"],
-                    last_at=_aware(r["last_at"]), last_layer=r["last_layer"],
+                    last_at=aware(r["last_at"]), last_layer=r["last_layer"],
                     last_cause=r["last_cause"],
                 )
                 for r in rows
