@@ -1,0 +1,66 @@
+"""The value detector is streaming and deterministic, and flags spikes, steps and
+broken patterns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pantau.detect.neighbours import NeighbourNovelty
+from pantau.detect.values import ValueConfig, ValueDetector, ValueScore
+
+
+def _run(values: np.ndarray, config: ValueConfig | None = None) -> list[ValueScore]:
+    det = ValueDetector(config or ValueConfig(), learn=300, period=96)
+    return [det.update(float(v)) for v in values]
+
+
+def _daily(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    out: np.ndarray = 50 + 10 * np.sin(2 * math.pi * t / 96) + rng.normal(0, 1, n)
+    return out
+
+
+def test_a_score_never_depends_on_later_rows() -> None:
+    base = _daily(1600, 5)
+    other = base.copy()
+    other[1200:] = np.random.default_rng(6).normal(500, 50, 400)  # a wild future
+    a, b = _run(base), _run(other)
+    assert a[:1200] == b[:1200]
+    assert a[1200:] != b[1200:]
+
+
+def test_the_same_series_scores_the_same_every_time() -> None:
+    values = _daily(1200, 7)
+    assert _run(values) == _run(values)
+
+
+def test_a_spike_and_a_step_are_flagged_at_once() -> None:
+    spiked = _daily(1600, 8)
+    spiked[1300] += 25
+    alarms = [i for i, s in enumerate(_run(spiked)) if s.alarm]
+    assert alarms == [1300]
+    stepped = _daily(1600, 9)
+    stepped[1300:] += 15
+    alarms = [i for i, s in enumerate(_run(stepped)) if s.alarm]
+    assert alarms and 1300 <= alarms[0] <= 1303
+    quiet = [i for i, s in enumerate(_run(_daily(1600, 10))) if s.alarm]
+    assert quiet == []
+
+
+def test_neighbour_novelty_flags_a_shape_never_seen_within_the_usual_range() -> None:
+    rng = np.random.default_rng(11)
+    t = np.arange(2400)
+    wave = np.sin(2 * math.pi * t / 48) + rng.normal(0, 0.05, len(t))
+    broken = wave.copy()
+    # From row 2000 the series flips between its extremes: every single value is
+    # ordinary, the shape is not.
+    broken[2000:2100] = np.where(t[2000:2100] % 2 == 0, 0.9, -0.9)
+    calm, alarmed = NeighbourNovelty(), NeighbourNovelty()
+    p_calm = [calm.update(float(v)) for v in wave]
+    p_broken = [alarmed.update(float(v)) for v in broken]
+    assert p_calm[:2000] == p_broken[:2000]
+    assert min(p_broken[2000:2016]) < 1e-5
+    assert min(p_calm[1000:]) > 1e-4
