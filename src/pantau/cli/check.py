@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,8 @@ from pantau.cli.server_api import (
     UnknownService,
     chosen_server,
     find_service,
+    reader_language,
+    reader_zone,
 )
 from pantau.cli.server_api import service_status as fetch_status
 from pantau.incidents.reader_check import (
@@ -158,11 +159,6 @@ def _print(console: Console, conclusion: Conclusion, local: LocalFindings,
         console.print(f"• {advice.get(lang)}")
 
 
-def _language(lang: str) -> str:
-    chosen = lang or os.environ.get("LANG", "")
-    return "id" if chosen.startswith("id") else "en"
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
@@ -192,7 +188,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"HOST:PORT expected ({exc})",
                                      param_hint="--resolver") from None
         ca = ca_file or settings.ca_file
-        zone = tz or os.environ.get("TZ", "") or settings.default_timezone_id
+        zone = reader_zone(tz, settings)
         try:
             ref, local, status, error, conclusion = asyncio.run(run_check(
                 service, settings, chosen_server(server, settings), host or list(DEFAULT_HOSTS),
@@ -210,5 +206,5 @@ def register(app: typer.Typer) -> None:
                 "advice": [{"en": a.en, "id": a.id} for a in conclusion.advice],
             }, ensure_ascii=False))
         else:
-            _print(Console(), conclusion, local, error, _language(lang))
+            _print(Console(), conclusion, local, error, reader_language(lang))
         raise typer.Exit(conclusion.exit_code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,16 @@ def chosen_server(given: str | None, settings: Settings) -> str:
         raise typer.BadParameter(f"not an http(s) URL: {url!r}",
                                  param_hint="'--server' / PANTAU_SERVER_URL")
     return url
+
+
+def reader_language(given: str) -> str:
+    """`--lang`, else the terminal's LANG: id for Indonesian locales, en otherwise."""
+    return "id" if (given or os.environ.get("LANG", "")).startswith("id") else "en"
+
+
+def reader_zone(given: str, settings: Settings) -> str:
+    """`--tz`, else the terminal's TZ, else the default zone for Indonesian readers."""
+    return given or os.environ.get("TZ", "") or settings.default_timezone_id
 
 
 async def _get(client: httpx.AsyncClient, path: str, **params: str) -> Any:

@@ -8,7 +8,6 @@ says how long the service was down. `--timeout` gives up (exit 1).
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from datetime import datetime
@@ -24,6 +23,8 @@ from pantau.cli.server_api import (
     chosen_server,
     find_service,
     incident,
+    reader_language,
+    reader_zone,
     service_status,
 )
 from pantau.incidents.timefmt import duration
@@ -124,9 +125,8 @@ def register(app: typer.Typer) -> None:
             settings = load_settings()
         except SettingsError as exc:
             raise typer.BadParameter(str(exc)) from None
-        chosen = lang or os.environ.get("LANG", "")
-        language = "id" if chosen.startswith("id") else "en"
-        zone = tz or os.environ.get("TZ", "") or settings.default_timezone_id
+        language = reader_language(lang)
+        zone = reader_zone(tz, settings)
         try:
             code = asyncio.run(wait_until_back(
                 service, settings, chosen_server(server, settings), interval,
