@@ -28,7 +28,6 @@ from pantau.lab.scenario import Event
 from pantau.signals import Text
 
 console = Console()
-WIB_HOURS = 7
 
 
 def _say(text: Text) -> None:

@@ -24,8 +24,6 @@ CDN_NAMES = {
 
 # Layers at which the service answered through its CDN: the edge box is green.
 _EDGE_PASSED = {Layer.ORIGIN, Layer.APP, Layer.OVERLOAD, Layer.MAINTENANCE, Layer.BLOCKED}
-# Layers that never reached a server, so nothing is known about the boxes behind.
-_UNREACHED = {Layer.DNS, Layer.NETWORK, Layer.TLS, Layer.CLIENT}
 
 
 def cdn_name(cdn: str | None) -> str:

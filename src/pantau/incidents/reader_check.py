@@ -70,10 +70,6 @@ class LocalFindings:
     def offline(self) -> bool:
         return bool(self.hosts) and self.hosts_reached == 0
 
-    @property
-    def service_ok(self) -> bool:
-        return all(e.ok for e in self.endpoints)
-
 
 @dataclass(frozen=True, slots=True)
 class Conclusion:

@@ -36,7 +36,6 @@ from pantau.lab.status_model import ComponentStatus, Impact, IncidentStatus
 from pantau.signals import Layer, ServiceState
 
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s)?$")
-CATEGORIES = ("website", "app", "login", "api", "other")
 SLUG = r"^[a-z0-9-]+$"
 
 
