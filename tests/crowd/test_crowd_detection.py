@@ -10,7 +10,7 @@ from ipaddress import ip_address
 import numpy as np
 
 from pantau.crowd.gates import MemoryGate
-from pantau.crowd.identity import Hasher
+from pantau.crowd.identity import Hasher, origin
 from pantau.crowd.rollup import minute_of, rollup
 from pantau.detect.counts import CountConfig
 from pantau.detect.job import CrowdScorer
@@ -39,7 +39,7 @@ class CountingPath:
         for at, service, client_id, address in reports:
             self._advance_to(minute_of(at))
             self.now = at.timestamp()
-            who = self.hasher.reporter(at.date(), client_id, ip_address(address))
+            who = self.hasher.reporter(at.date(), client_id, origin(ip_address(address)))
             counted = await self.gate.admit(service, who.reporter, who.network)
             self.pending.append(ReportRow(service, at, who.network, "website", None, None, counted))
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
+from pantau.crowd.identity import origin
 from pantau.crowd.limiter import ReportLimiter
 from tests.services import REDIS_URL, unavailable
 
@@ -69,20 +70,20 @@ async def test_redis_gate_shares_the_rules(redis: Redis) -> None:
 
 async def test_limiter_per_address_and_per_network() -> None:
     limiter = ReportLimiter("3/minute", "5/minute")
-    a = ip_address("203.0.113.1")
+    a = origin(ip_address("203.0.113.1"))
     assert [await limiter.check(a) for _ in range(3)] == [None] * 3
     wait = await limiter.check(a)
     assert wait is not None and 1 <= wait <= 60
     # Other addresses in the same /24 share the network's budget of 5.
-    results = [await limiter.check(ip_address(f"203.0.113.{i}")) for i in range(2, 6)]
+    results = [await limiter.check(origin(ip_address(f"203.0.113.{i}"))) for i in range(2, 6)]
     assert results[:1] == [None] and all(r is not None for r in results[2:])
-    assert await limiter.check(ip_address("198.51.100.1")) is None
+    assert await limiter.check(origin(ip_address("198.51.100.1"))) is None
 
 
 @pytest.mark.redis
 async def test_limiter_on_redis_is_shared(redis: Redis) -> None:
     h = uuid.uuid4().hex  # a fresh /48, so earlier runs' budgets in Redis do not count
-    a = ip_address(f"fd{h[:2]}:{h[2:6]}:{h[6:10]}::1")
+    a = origin(ip_address(f"fd{h[:2]}:{h[2:6]}:{h[6:10]}::1"))
     other = Redis.from_url(REDIS_URL)
     first = ReportLimiter("2/minute", "100/minute", redis)
     second = ReportLimiter("2/minute", "100/minute", other)

@@ -8,7 +8,7 @@ from ipaddress import ip_address, ip_network
 import pytest
 from pydantic import ValidationError
 
-from pantau.crowd.identity import Hasher, client_address, network_of
+from pantau.crowd.identity import Hasher, Origin, client_address, network_of, origin
 from pantau.crowd.validate import ReportIn, normalise_text
 
 PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
@@ -30,13 +30,16 @@ def test_networks_are_slash_24_and_slash_48() -> None:
     assert str(network_of(ip_address("203.0.113.77"))) == "203.0.113.0/24"
     assert str(network_of(ip_address("2001:db8:1:2::5"))) == "2001:db8:1::/48"
     assert str(network_of(ip_address("::ffff:203.0.113.77"))) == "203.0.113.0/24"
+    for text in ("203.0.113.77", "2001:db8:1:2::5", "::ffff:203.0.113.77"):
+        where = origin(ip_address(text))
+        assert where == Origin(str(ip_address(text)), str(network_of(ip_address(text))))
 
 
 def test_reporter_hash_hides_the_address_and_changes_every_day() -> None:
     hasher = Hasher(b"secret")
-    address = ip_address("203.0.113.77")
+    address = origin(ip_address("203.0.113.77"))
     day1 = hasher.reporter(date(2025, 1, 23), "browser-1234", address)
-    again = hasher.reporter(date(2025, 1, 23), "browser-1234", ip_address("203.0.113.78"))
+    again = hasher.reporter(date(2025, 1, 23), "browser-1234", origin(ip_address("203.0.113.78")))
     other = hasher.reporter(date(2025, 1, 23), "browser-5678", address)
     day2 = hasher.reporter(date(2025, 1, 24), "browser-1234", address)
     assert day1 == again  # same client id in the same /24

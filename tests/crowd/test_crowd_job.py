@@ -9,6 +9,7 @@ from ipaddress import ip_address
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
+from pantau.crowd.identity import origin
 from pantau.crowd.limiter import ReportLimiter
 from pantau.detect import run
 from pantau.detect.job import CrowdScorer, catch_up, count_config
@@ -86,7 +87,7 @@ async def test_full_write_queue_answers_503_with_retry_after(crowd_store: Store)
 async def test_sliding_window_limiter_recovers_gradually() -> None:
     now = [0.0]
     limiter = ReportLimiter("10/minute", "1000/minute", clock=lambda: now[0])
-    a = ip_address("203.0.113.1")
+    a = origin(ip_address("203.0.113.1"))
     assert [await limiter.check(a) for _ in range(10)] == [None] * 10
     assert await limiter.check(a) == 60
     now[0] = 90.0  # half into the next window: half of the last window still counts

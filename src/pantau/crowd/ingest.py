@@ -9,14 +9,13 @@ answered only after the write committed; a full write queue is refused at once
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
 from pantau.clock import Clock
 from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
-from pantau.crowd.identity import Hasher, Network, client_address
+from pantau.crowd.identity import Hasher, Network, client_address, origin, tokens
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
@@ -98,15 +97,16 @@ class Ingest:
         address = client_address(peer, forwarded_for, self._trusted)
         if address is None:
             raise NoAddress("cannot tell the client's address")
-        wait = await self._limiter.check(address)
+        where = origin(address)
+        wait = await self._limiter.check(where)
         if wait is not None:
             raise RateLimited(wait)
         now = self._clock.now()
-        who = self._hasher.reporter(now.date(), clean_client_id(client_id), address)
+        who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
         counted = await self._gate.admit(service, who.reporter, who.network)
         return await self._store.add_report(
             NewReport(
-                id=uuid.uuid4().hex,
+                id=tokens.take(16).hex(),
                 service=service,
                 at=now,
                 reporter=who.reporter,

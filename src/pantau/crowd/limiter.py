@@ -22,7 +22,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
-from pantau.crowd.identity import Address, network_of
+from pantau.crowd.identity import Origin
 
 
 @dataclass(slots=True)
@@ -79,11 +79,12 @@ class ReportLimiter:
             for item in (*self._address, *self._network)
         }
 
-    async def check(self, address: Address) -> int | None:
+    async def check(self, where: Origin) -> int | None:
         """Take one report from the budgets; None if allowed, else seconds to wait."""
+        address, network = f"a:{where.address}", f"n:{where.network}"
         budgets: list[tuple[RateLimitItem, str]] = [
-            *((item, f"a:{address}") for item in self._address),
-            *((item, f"n:{network_of(address)}") for item in self._network),
+            *((item, address) for item in self._address),
+            *((item, network) for item in self._network),
         ]
         for item, key in budgets:
             if self._redis is not None:
