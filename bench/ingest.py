@@ -1,16 +1,27 @@
 """Ingest benchmark: durable crowd reports per second on the real server, on loopback.
 
-Two servers run one after the other on the same software (uvicorn, one process,
-the same options as `pantau serve`): a bare ASGI handler that reads the body and
-answers 202 (the ceiling), and pantau itself on SQLite with durable group-commit
-writes, trusted-proxy `X-Forwarded-For` (each request a different reporter on a
-different /24, so rate limits and dedupe run but do not refuse), default limits.
+Two servers run side by side through the very function `pantau serve` uses
+(`pantau.cli.serve.run_server`: uvicorn, one process, the same loop, HTTP parser,
+logging and GC settings): a bare ASGI handler that reads the body and answers 202
+(the ceiling), and pantau itself on SQLite with durable group-commit writes,
+trusted-proxy `X-Forwarded-For` (each request a different reporter on a different
+/24, so rate limits and dedupe run but do not refuse) and default limits.
 
-For each: a closed loop at full speed (accepted reports/s, latency p50/p99); for
-pantau also an open loop at half that rate (p99 must stay < 50 ms). Finally the
-reports in the database are counted against those acknowledged with 202.
+The load generator is kept lean so that it does not starve the servers of the two
+shared cores: keep-alive connections on uvloop, requests prepared as bytes,
+responses parsed by httptools (the parser uvicorn itself uses). Figures:
 
-Usage: python bench/ingest.py [--seconds 10] [--concurrency 64]
+- full speed: a closed loop (each connection sends its next report when the
+  last is answered); rate = reports acknowledged with 202 per second. Bare and
+  pantau alternate for `--rounds` rounds, since other work on the machine
+  comes and goes; the medians are compared.
+- half rate: an open loop paced at half the bare handler's median rate,
+  whatever the answers' speed; each latency counts from the moment the report
+  was due (time spent waiting for a free connection included), and a refusal
+  counts against the run. Also alternated, bare and pantau.
+- lost: reports acknowledged with 202 that are not in the database afterwards.
+
+Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--concurrency 64]
 """
 
 from __future__ import annotations
@@ -20,16 +31,21 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
+import httptools
 import numpy as np
+import uvloop
 
+PATH = b"/api/v1/services/chatgpt/reports"
 BODY = json.dumps({"category": "website", "text": "502 Bad Gateway"}).encode()
 
 
@@ -41,17 +57,13 @@ def free_port() -> int:
 
 def serve(kind: str, port: int, database: str) -> None:
     """Run one server in this process (the child side of the benchmark)."""
-    import uvicorn
-
-    from pantau.catalog import Catalog
-    from pantau.runtime import Runtime
+    from pantau.cli.serve import build_runtime, run_server
     from pantau.settings import load_settings
-    from pantau.store import Store
     from pantau.web.app import create_app
 
     if kind == "bare":
 
-        async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        async def bare(scope, receive, send):  # type: ignore[no-untyped-def]
             if scope["type"] != "http":
                 return
             more = True
@@ -62,16 +74,10 @@ def serve(kind: str, port: int, database: str) -> None:
                         "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": b'{"id":"0"}'})
 
-        target = app
+        run_server(bare, "127.0.0.1", port)  # type: ignore[arg-type]
     else:
         settings = load_settings(database=database, trusted_proxies="127.0.0.1/32")
-        store = Store(settings.database, max_queue=settings.report_queue_size)
-        store.migrate()
-        runtime = Runtime(settings=settings, store=store, catalog=Catalog.default())
-        target = create_app(runtime)
-    config = uvicorn.Config(target, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on" if kind != "bare" else "off")
-    uvicorn.Server(config).run()
+        run_server(create_app(build_runtime(settings)), "127.0.0.1", port)
 
 
 @dataclass
@@ -81,138 +87,249 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: float = 0.0  # the server process's CPU seconds (all threads) during the run
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    def p(self, q: float) -> float:
+        return float(np.percentile(np.array(self.latencies) * 1000, q)) if self.latencies else 0.0
 
     def line(self, name: str) -> str:
-        lat = np.array(self.latencies) * 1000
-        p50, p99 = (np.percentile(lat, 50), np.percentile(lat, 99)) if len(lat) else (0, 0)
-        other = f" refused {self.refused}" if self.refused else ""
-        return (f"{name:34s} {self.ok / self.seconds:8.0f}/s  p50 {p50:6.1f} ms  "
-                f"p99 {p99:6.1f} ms  n={self.ok}{other}")
+        other = f"  refused {self.refused}" if self.refused else ""
+        cpu = f"  server CPU {self.cpu / self.ok * 1e6:4.0f} us/report" if self.ok else ""
+        return (f"  {name:8s} {self.rate:7.0f}/s  p50 {self.p(50):7.1f} ms  "
+                f"p99 {self.p(99):7.1f} ms  n={self.ok}{cpu}{other}")
+
+
+class Client(asyncio.Protocol):
+    """One keep-alive connection, one request in flight at a time."""
+
+    def __init__(self, load: Load) -> None:
+        self.load = load
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.body: list[bytes] = []
+        self.due = 0.0
+        self.busy = False
+        self.done = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, due: float) -> None:
+        assert self.transport is not None
+        self.due, self.body, self.busy = due, [], True
+        self.transport.write(self.load.request())
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.busy = False
+        self.load.answered(self, self.parser.get_status_code(), b"".join(self.body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.done = True
+        if self.busy:  # no answer will come: counted as refused with status 0
+            self.busy = False
+            self.load.answered(self, 0, b"")
 
 
 class Load:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.sent = 0
+    def __init__(self, port: int, start: int) -> None:
+        self.port = port
+        self.sent = start  # numbers reporters; distinct across runs against one server
+        self.result = Result()
+        self.idle: deque[Client] = deque()
+        self.backlog: deque[float] = deque()
+        self.end = 0.0
+        self.closed_loop = True
+        self.finished: asyncio.Future[None] | None = None
+        self.in_flight = 0
 
-    def headers(self) -> dict[str, str]:
+    def request(self) -> bytes:
         # A new reporter on a new /24 for every request, through the trusted proxy.
         i = self.sent
         self.sent += 1
-        return {"content-type": "application/json",
-                "x-forwarded-for": f"10.{(i >> 8) & 255}.{i & 255}.{1 + (i >> 16) % 250}"}
+        forwarded = f"{11 + (i >> 16) % 200}.{(i >> 8) & 255}.{i & 255}.7".encode()
+        return (b"POST " + PATH + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                b"content-type: application/json\r\ncontent-length: "
+                + str(len(BODY)).encode() + b"\r\nx-forwarded-for: " + forwarded
+                + b"\r\n\r\n" + BODY)
 
-    async def one(self, http: aiohttp.ClientSession, result: Result) -> None:
-        started = time.perf_counter()
-        async with http.post(self.url, data=BODY, headers=self.headers()) as r:
-            payload = await r.read()
-        if r.status == 202:
+    def answered(self, client: Client, status: int, body: bytes) -> None:
+        now = time.perf_counter()
+        self.in_flight -= 1
+        result = self.result
+        if status == 202:
             result.ok += 1
-            result.latencies.append(time.perf_counter() - started)
-            result.ids.append(json.loads(payload)["id"])
+            result.latencies.append(now - client.due)
+            result.ids.append(json.loads(body)["id"])
         else:
-            result.refused[r.status] = result.refused.get(r.status, 0) + 1
+            result.refused[status] = result.refused.get(status, 0) + 1
+        if client.done:
+            pass
+        elif self.closed_loop and now < self.end:
+            self.dispatch(client, now)
+        elif self.backlog:
+            self.dispatch(client, self.backlog.popleft())
+        else:
+            self.idle.append(client)
+        if self.in_flight == 0 and self.finished and not self.finished.done() and (
+                self.closed_loop or now >= self.end):
+            self.finished.set_result(None)
 
-    async def closed(self, seconds: float, concurrency: int) -> Result:
-        result = Result()
-        end = time.perf_counter() + seconds
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        async with aiohttp.ClientSession(connector=connector) as http:
+    def dispatch(self, client: Client, due: float) -> None:
+        self.in_flight += 1
+        client.send(due)
 
-            async def worker() -> None:
-                while time.perf_counter() < end:
-                    await self.one(http, result)
+    async def connect(self, n: int) -> None:
+        """Have `n` open idle connections (the server closes idle ones after a while)."""
+        loop = asyncio.get_running_loop()
+        self.idle = deque(c for c in self.idle if not c.done)
+        for _ in range(n - len(self.idle)):
+            _, client = await loop.create_connection(lambda: Client(self), "127.0.0.1", self.port)
+            self.idle.append(client)
 
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            result.seconds = time.perf_counter() - started
-        return result
+    async def closed(self, seconds: float) -> Result:
+        loop = asyncio.get_running_loop()
+        self.result, self.closed_loop = Result(), True
+        self.finished = loop.create_future()
+        started = time.perf_counter()
+        self.end = started + seconds
+        while self.idle:
+            self.dispatch(self.idle.popleft(), started)
+        await self.finished
+        self.result.seconds = time.perf_counter() - started
+        return self.result
 
-    async def open(self, seconds: float, rate: float, concurrency: int) -> Result:
-        """Requests sent on a fixed schedule, whatever the answers' speed."""
-        result = Result()
-        connector = aiohttp.TCPConnector(limit=concurrency * 4)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            started = time.perf_counter()
-            tasks = []
-            n = int(seconds * rate)
-            for k in range(n):
-                delay = started + k / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(self.one(http, result)))
-            await asyncio.gather(*tasks)
-            result.seconds = time.perf_counter() - started
-        return result
+    async def open(self, seconds: float, rate: float) -> Result:
+        """Reports due on a fixed schedule, whatever the answers' speed."""
+        loop = asyncio.get_running_loop()
+        self.result, self.closed_loop = Result(), False
+        self.finished = loop.create_future()
+        started = time.perf_counter()
+        self.end = started + seconds
+        n = int(seconds * rate)
+        k = 0
+        while k < n:
+            now = time.perf_counter()
+            # Everything due by now goes out (to a queue if every connection is busy).
+            while k < n and started + k / rate <= now:
+                due = started + k / rate
+                if self.idle:
+                    self.dispatch(self.idle.popleft(), due)
+                else:
+                    self.backlog.append(due)
+                k += 1
+            await asyncio.sleep(max(0.0, started + k / rate - time.perf_counter()))
+        if self.in_flight or self.backlog:
+            await self.finished
+        self.result.seconds = time.perf_counter() - started
+        return self.result
 
 
-def start(kind: str, database: str) -> tuple[subprocess.Popen[bytes], str]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), or 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(proc: subprocess.Popen[bytes], run: Awaitable[Result]) -> Result:
+    before = cpu_seconds(proc.pid)
+    result = await run
+    result.cpu = cpu_seconds(proc.pid) - before
+    return result
+
+
+def start(kind: str, database: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), database],
                             env={**os.environ, "PANTAU_SECRET_KEY": "bench"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(300):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, url
+                return proc, port
         except OSError:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{kind} server did not start")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    proc.wait(timeout=30)
+def count_stored(database: str, acked: list[str]) -> tuple[int, int]:
+    from sqlalchemy import create_engine, select
+
+    from pantau.store.schema.reports import reports
+
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        stored = set(conn.scalars(select(reports.c.id)))
+    engine.dispose()
+    return len(stored), len(set(acked) - stored)
 
 
-async def main_async(seconds: float, concurrency: int) -> int:
+async def main_async(seconds: float, rounds: int, concurrency: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        print(f"ingest benchmark: {os.cpu_count()} CPUs (shared with the load generator), "
-              f"{seconds:g} s per run, {concurrency} connections, uvicorn, one process")
-        bare_proc, bare_url = start("bare", database)
-        try:
-            bare_load = Load(f"{bare_url}/api/v1/services/chatgpt/reports")
-            await bare_load.closed(1.0, concurrency)  # warm-up
-            bare = await bare_load.closed(seconds, concurrency)
-        finally:
-            stop(bare_proc)
-        proc, url = start("pantau", database)
+        print(f"ingest benchmark: {os.cpu_count()} CPUs shared with the load generator, "
+              f"{rounds} rounds of {seconds:g} s, {concurrency} connections, uvicorn via "
+              f"pantau.cli.serve.run_server, one process each")
+        servers = {kind: start(kind, database) for kind in ("bare", "pantau")}
         acked: list[str] = []
+        full: dict[str, list[Result]] = {"bare": [], "pantau": []}
+        half: dict[str, list[Result]] = {"bare": [], "pantau": []}
         try:
-            load = Load(f"{url}/api/v1/services/chatgpt/reports")
-            warm = await load.closed(1.0, concurrency)
-            full = await load.closed(seconds, concurrency)
-            half_rate = full.ok / full.seconds / 2
-            half = await load.open(seconds, half_rate, concurrency)
-            acked = warm.ids + full.ids + half.ids
+            loads = {}
+            for kind, (_, port) in servers.items():
+                loads[kind] = Load(port, start=0)
+                await loads[kind].connect(concurrency)
+                await loads[kind].closed(1.0)  # warm-up
+                acked += loads[kind].result.ids if kind == "pantau" else []
+            print("full speed (closed loop):")
+            for _ in range(rounds):
+                for kind in ("bare", "pantau"):
+                    await loads[kind].connect(concurrency)
+                    result = await measured(servers[kind][0], loads[kind].closed(seconds))
+                    full[kind].append(result)
+                    print(result.line(kind))
+            bare_rate = statistics.median(r.rate for r in full["bare"])
+            rate = bare_rate / 2
+            print(f"half the bare handler's median rate, {rate:.0f}/s (open loop, "
+                  f"{4 * concurrency} connections):")
+            for _ in range(rounds):
+                for kind in ("bare", "pantau"):
+                    await loads[kind].connect(4 * concurrency)
+                    result = await measured(servers[kind][0], loads[kind].open(seconds, rate))
+                    half[kind].append(result)
+                    print(result.line(kind))
+            acked += [i for r in full["pantau"] + half["pantau"] for i in r.ids]
         finally:
-            stop(proc)
-        # The same paced load on the bare handler: what the load generator and the
-        # machine alone add to the latency at that rate.
-        bare_proc, bare_url = start("bare", database)
-        try:
-            bare_half = await Load(f"{bare_url}/r").open(seconds, half_rate, concurrency)
-        finally:
-            stop(bare_proc)
-        from sqlalchemy import create_engine, func, select
-
-        from pantau.store.schema.reports import reports
-
-        engine = create_engine(database)
-        with engine.connect() as conn:
-            stored = set(conn.scalars(select(reports.c.id)))
-            total = conn.scalar(select(func.count()).select_from(reports))
-        engine.dispose()
-        print(bare.line("bare ASGI handler (ceiling)"))
-        print(full.line("pantau, durable (full speed)"))
-        print(half.line("pantau, durable (half that rate)"))
-        print(bare_half.line("bare ASGI handler (same half rate)"))
-        ratio = (full.ok / full.seconds) / (bare.ok / bare.seconds)
-        lost = len(set(acked) - stored)
-        print(f"pantau / bare: {ratio:.0%}   acknowledged {len(acked)}, in the database "
-              f"{total}, lost {lost}")
+            for proc, _ in servers.values():
+                proc.terminate()
+            for proc, _ in servers.values():
+                proc.wait(timeout=30)
+        total, lost = count_stored(database, acked)
+        pantau_rate = statistics.median(r.rate for r in full["pantau"])
+        p99 = statistics.median(r.p(99) for r in half["pantau"])
+        refused = sum(sum(r.refused.values()) for r in half["pantau"])
+        print(f"median full speed: bare {bare_rate:.0f}/s, pantau {pantau_rate:.0f}/s = "
+              f"{pantau_rate / bare_rate:.0%} of bare (target >= 60%)")
+        per = {k: statistics.median(r.cpu / r.ok for r in full[k]) * 1e6 for k in full}
+        print(f"median server CPU per report at full speed: bare {per['bare']:.0f} us, "
+              f"pantau {per['pantau']:.0f} us (bare / pantau = {per['bare'] / per['pantau']:.0%}: "
+              f"the ratio the rates would have with a core each, free of other load)")
+        print(f"median p99 at {rate:.0f}/s: pantau {p99:.1f} ms (target < 50 ms), "
+              f"bare {statistics.median(r.p(99) for r in half['bare']):.1f} ms; "
+              f"pantau refused {refused}")
+        print(f"acknowledged {len(acked)}, in the database {total}, lost {lost}")
         return 1 if lost else 0
 
 
@@ -221,10 +338,11 @@ def main() -> int:
         serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    return asyncio.run(main_async(args.seconds, args.concurrency))
+    return uvloop.run(main_async(args.seconds, args.rounds, args.concurrency))
 
 
 if __name__ == "__main__":
