@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import socket
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,3 +96,26 @@ async def test_tls_handshake_expiry_and_name(tmp_path: Path) -> None:
     assert (other.error, classify(other).layer) == (ErrorKind.CERT_HOSTNAME, Layer.TLS)
     assert classify(soon).cause == "certificate_expiring"
     assert (expired.error, classify(expired).layer) == (ErrorKind.CERT_EXPIRED, Layer.TLS)
+
+
+async def test_a_cancelled_connect_leaves_no_socket_open() -> None:
+    # A listener whose accept queue is full (never accepting, its one place taken):
+    # Linux drops further SYNs, so the check waits in connect.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        filler = socket.create_connection(("127.0.0.1", port), timeout=1)
+        prober = SocketProber(DnsClient(), OPEN)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            task = asyncio.create_task(prober.tcp(TcpCheck("127.0.0.1", port, timeout=30)))
+            await asyncio.sleep(0.2)
+            assert not task.done()
+            task.cancel()  # the scheduler shutting down mid-check
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            del task
+            gc.collect()
+        filler.close()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -127,13 +127,14 @@ class SocketProber:
                     writer.close()
                     await writer.wait_closed()
         except (OSError, TimeoutError) as exc:
-            sock.close()
             return Observation(
                 url=url, phase=phase, error=_kind(exc, phase), error_detail=str(exc)[:300],
                 addresses=addresses,
                 timings=Timings(dns_ms=dns_ms, connect_ms=connect_ms, total_ms=_ms(started)),
             )
-        if not tls:
+        finally:
+            # Also when cancelled mid-connect (a scheduler shutting down). After a TLS
+            # check the stream has closed it already, and closing again is harmless.
             sock.close()
         return Observation(
             url=url, phase=Phase.DONE, addresses=addresses, peer=addresses[0], tls=facts,
