@@ -1,0 +1,98 @@
+"""The `FastReports` bypass answers exactly as the routed endpoint does.
+
+Two apps on one store: the real one (JSON reports short-cut past routing) and the
+same app with the bypass taken out, so every report goes through FastAPI's route.
+Each gets the same requests in the same order; status, detail, Retry-After and the
+first-party cookie's attributes must match, and both must store the same reports.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from pantau.clock import FrozenClock
+from pantau.store import Store
+from pantau.web.reports import FastReports
+from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
+
+__all__ = ["crowd_store"]
+URL = "/api/v1/services/chatgpt/reports"
+JSON = {"content-type": "application/json"}
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    (URL, {"json": {"category": "website", "text": "502 Bad Gateway"}}),
+    (URL, {"json": {"category": "login", "region": " id-jk "},
+           "headers": {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}}),
+    (URL, {"json": {"category": "app"},
+           "headers": {"cookie": "lang=id; pantau_cid=browser-12345678"}}),
+    (URL, {"content": b'{"category": "api"}',
+           "headers": {"content-type": "Application/JSON; charset=utf-8"}}),
+    (URL, {"content": b'{"category": "other"}', "headers": {"content-type": ""}}),
+    (URL, {"json": {"category": "coffee"}}),
+    (URL, {"json": {"category": 7}}),
+    (URL, {"json": {"category": "app", "text": 5}}),
+    (URL, {"json": {"category": "app", "extra": 1}}),
+    (URL, {"json": {"category": "app", "region": "Jakarta"}}),
+    (URL, {"json": {"category": "app", "text": "x" * 281}}),
+    (URL, {"json": {}}),
+    (URL, {"json": ["website"]}),
+    (URL, {"content": b"{not json", "headers": JSON}),
+    (URL, {"content": b'{"category": "\xff"}', "headers": JSON}),
+    (URL, {"content": b"x" * 5000, "headers": JSON}),
+    (URL, {"content": b"<a/>", "headers": {"content-type": "text/xml"}}),
+    ("/api/v1/services/nope/reports", {"json": {"category": "app"}}),
+    # The same address again and again: the per-address limit (2/minute here) refuses.
+    *[(URL, {"json": {"category": "app"}, "headers": {"X-Forwarded-For": "198.51.100.9"}})] * 3,
+]
+
+
+def routed_only(app: FastAPI) -> FastAPI:
+    """The app as it would be without the bypass (its middleware stack is built lazily)."""
+    assert any(m.cls is FastReports for m in app.user_middleware)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastReports]
+    return app
+
+
+def cookie_attributes(response: httpx.Response) -> set[str] | None:
+    header = response.headers.get("set-cookie")
+    if header is None:
+        return None
+    name, _, rest = header.partition("=")
+    parts = {p.strip().lower() for p in rest.split(";")[1:]}
+    value = rest.split(";")[0]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", value), header
+    return {name, *parts}
+
+
+def answer(response: httpx.Response) -> tuple[object, ...]:
+    body = response.json()
+    if response.status_code == 202:
+        assert re.fullmatch(r"[0-9a-f]{32}", body["id"]), body
+        body = "id"
+    return (response.status_code, body, response.headers.get("retry-after"),
+            response.headers.get("content-type"), cookie_attributes(response))
+
+
+async def test_bypass_answers_as_the_route_does(crowd_store: Store) -> None:
+    fast = make_app(crowd_store, FrozenClock(T0), report_limit_address="2/minute")
+    routed = routed_only(make_app(crowd_store, FrozenClock(T0), report_limit_address="2/minute"))
+    answers: dict[str, list[tuple[object, ...]]] = {"fast": [], "routed": []}
+    for name, app in (("fast", fast), ("routed", routed)):
+        async with client(app) as http:
+            for url, kwargs in CASES:
+                http.cookies.clear()  # each request as from a new browser, unless it says
+                answers[name].append(answer(await http.post(url, **kwargs)))
+    for case, got, want in zip(CASES, answers["fast"], answers["routed"], strict=True):
+        assert got == want, case
+    statuses = [a[0] for a in answers["fast"]]
+    assert {202, 400, 404, 413, 415, 422, 429} <= set(statuses)
+    rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
+    accepted = statuses.count(202)
+    assert len(rows) == 2 * accepted
+    # Both paths stored the same reports (ids differ; everything else is the same).
+    key = sorted((r.category, r.region, r.text_norm, r.counted) for r in rows)
+    assert key[0::2] == key[1::2]
