@@ -115,7 +115,7 @@ class ValueDetector:
         novelty = self._novelty.update(value) if self._novelty else 1.0
         if self._references is None:
             return ValueScore(value, 0.0, 0.0, False)
-        channels = self._channels()
+        channels = self._channels(recent_only=True)
         p = min(self._tail(ref, c) for ref, c in zip(self._references, channels, strict=False))
         tests = len(self._references) * len(cfg.scales)
         if self._novelty:
@@ -130,15 +130,23 @@ class ValueDetector:
         score = level / -math.log10(MIN_P) if news else 0.0
         return ValueScore(self._references[0].centre[0], level, score, alarm)
 
-    def _channels(self) -> list[NDArray[np.float64]]:
+    def _channels(self, recent_only: bool = False) -> list[NDArray[np.float64]]:
         """The series as each test sees it: raw, step sizes, and (if periodic) the
-        difference from one period ago."""
-        values = np.fromiter(self._history, dtype=np.float64)
-        channels = [values]
-        if len(values) > self.config.min_history:
-            channels.append(np.abs(np.diff(values)))
+        difference from one period ago. `recent_only`: just the ends that the tests
+        of the latest value read (the longest scale), which is much cheaper."""
+        n = len(self._history)
         p = self.period
-        if p and len(values) > p + self.config.min_history:
+        if recent_only:
+            keep = max(self.config.scales) + (p or 0) + 1
+            values = np.fromiter(itertools.islice(reversed(self._history), keep), dtype=np.float64)[
+                ::-1
+            ]
+        else:
+            values = np.fromiter(self._history, dtype=np.float64)
+        channels = [values]
+        if n > self.config.min_history:
+            channels.append(np.abs(np.diff(values)))
+        if p and n > p + self.config.min_history:
             channels.append(values[p:] - values[:-p])
         return channels
 
