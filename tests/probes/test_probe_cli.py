@@ -29,7 +29,12 @@ def site() -> web.Application:
         await asyncio.sleep(0.15)
         return web.Response(text="late but right")
 
+    async def odd_server(_: web.Request) -> web.Response:
+        return web.Response(status=502, text="<center>nginx</center>",
+                            headers={"Server": "[/x] nginx"})
+
     a = web.Application()
+    a.router.add_get("/odd", odd_server)
     a.router.add_get("/slow", slow)
     a.router.add_get("/", ok)
     a.router.add_get("/broken", broken)
@@ -85,3 +90,10 @@ async def test_a_slow_correct_answer_is_overload_when_a_limit_is_set() -> None:
     assert relaxed == 0
     assert strict == 1
     assert (json.loads(out)["layer"], json.loads(out)["cause"]) == ("overload", "slow_response")
+
+
+async def test_the_table_prints_what_the_server_sent_literally() -> None:
+    async with serve(site()) as port:
+        code, out = await invoke(f"http://127.0.0.1:{port}/odd", "--allow-private")
+    assert code == 1, out
+    assert "[/x] nginx" in out

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pantau.probes.assertions import ContentRules
@@ -58,15 +59,17 @@ def _parse_headers(values: list[str]) -> dict[str, str]:
 
 
 def _print_table(console: Console, result: dict[str, Any], language: str) -> None:
+    # What the server sent (headers, body snippets) reaches the evidence and is not Rich
+    # markup: "[/x]" in a Server header would otherwise abort the printout.
     colour = "green" if result["ok"] else "red"
     summary = Table(show_header=False, box=None)
-    summary.add_row("URL", result["url"])
+    summary.add_row("URL", escape(result["url"]))
     summary.add_row("status", str(result["status"] or "-"))
     summary.add_row("layer", f"[{colour}]{result['layer']}[/]")
-    summary.add_row("cause", result["cause"])
-    summary.add_row("CDN", result["cdn"] or "-")
+    summary.add_row("cause", escape(result["cause"]))
+    summary.add_row("CDN", escape(result["cdn"] or "-"))
     console.print(summary)
-    console.print(f"[{colour}]{result['explanation'][language]}[/]")
+    console.print(f"[{colour}]{escape(result['explanation'][language])}[/]")
     timings = Table(title="timings (ms)")
     for phase in ("dns", "connect", "tls", "ttfb", "total"):
         timings.add_column(phase, justify="right")
@@ -77,7 +80,7 @@ def _print_table(console: Console, result: dict[str, Any], language: str) -> Non
     console.print(timings)
     evidence = Table(title="evidence", show_header=False)
     for key, value in result["evidence"].items():
-        evidence.add_row(key, str(value))
+        evidence.add_row(escape(key), escape(str(value)))
     console.print(evidence)
 
 
