@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -47,6 +48,8 @@ class ReportIn(BaseModel):
     def _printable(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if value.isprintable():  # no Other (C*) characters at all: the common case
+            return value or None
         # Control characters have no place in an error message and break displays.
         cleaned = "".join(c for c in value if unicodedata.category(c)[0] != "C" or c == " ")
         return cleaned or None
@@ -57,11 +60,13 @@ _PUNCT = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)
 def normalise_text(text: str | None) -> str | None:
     """Fold variants of the same message together: "Error 502: Bad Gateway (ray 8f2a…)".
 
     Lower case, Unicode-folded, ids and long numbers (ray ids, request ids) removed,
-    punctuation dropped, whitespace collapsed, at most 80 characters.
+    punctuation dropped, whitespace collapsed, at most 80 characters. Cached: in an
+    outage most people paste the same few messages.
     """
     if not text:
         return None
