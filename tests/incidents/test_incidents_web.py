@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +156,25 @@ def test_home_lists_a_regional_problem(client: TestClient) -> None:
     assert body["verdict"]["en"].startswith("WhatsApp works, but people in ID-JI report "
                                             "problems")
     assert [a["kind"] for a in body["advice"]] == ["check_connection"]
+
+
+def test_two_apps_in_one_process_do_not_share_charts(tmp_path: Path) -> None:
+    # Same service, same minute, no incident in either: only the stored texts differ.
+    # The chart cache used to be one per process, keyed without the store.
+    async def fuse(store: Any, texts: dict[str, int]) -> None:
+        engine = FusionEngine()
+        for n in range(6):
+            c = crowd(minute(n), CrowdState.NORMAL, 2, texts=texts)
+            m = engine.step(minute(n), [ServiceInput("chatgpt", "ChatGPT", "cloudflare", c,
+                                                     all_ok(minute(n)))])
+            await store.save_fusion(m.at, list(m.assessments.values()), dict(m.incidents),
+                                    m.changed, m.events)
+
+    pages = []
+    for name, texts in (("a", {"Error seen only in app a": 2}), ("b", {})):
+        rt = runtime(f"sqlite:///{tmp_path}/{name}.db", FrozenClock(minute(5)))
+        with TestClient(create_app(rt)) as app_client:
+            app_client.portal.call(fuse, rt.store, texts)  # type: ignore[union-attr]
+            pages.append(app_client.get("/services/chatgpt").text)
+    assert "Error seen only in app a" in pages[0]
+    assert "Error seen only in app a" not in pages[1]

@@ -77,18 +77,28 @@ class _Crowd:
     regions: list[tuple[str, int, int]]
 
 
-# The chart and the crowd breakdown change only when a new minute is fused, while during
-# an outage many people load the same page each minute: keep the last few renderings.
-_CROWD_CACHE: OrderedDict[tuple[object, ...], _Crowd] = OrderedDict()
 _CROWD_CACHE_SIZE = 256
 
 
-async def _crowd(store: IncidentStoreMixin, slug: str, now: datetime, fused_at: datetime,
-                 since: datetime, tz: ZoneInfo, lang: str) -> _Crowd:
+def _crowd_cache(request: Request) -> OrderedDict[tuple[object, ...], _Crowd]:
+    # The chart and the crowd breakdown change only when a new minute is fused, while during
+    # an outage many people load the same page each minute: keep the last few renderings.
+    # One cache per app, as its key names no store: two apps in one process (tests, a
+    # replay beside a server) must not see each other's charts.
+    cache: OrderedDict[tuple[object, ...], _Crowd] | None = getattr(
+        request.app.state, "crowd_cache", None)
+    if cache is None:
+        cache = request.app.state.crowd_cache = OrderedDict()
+    return cache
+
+
+async def _crowd(cache: OrderedDict[tuple[object, ...], _Crowd], store: IncidentStoreMixin,
+                 slug: str, now: datetime, fused_at: datetime, since: datetime, tz: ZoneInfo,
+                 lang: str) -> _Crowd:
     key = (slug, now.replace(second=0, microsecond=0), fused_at, since, tz.key, lang)
-    cached = _CROWD_CACHE.get(key)
+    cached = cache.get(key)
     if cached is not None:
-        _CROWD_CACHE.move_to_end(key)
+        cache.move_to_end(key)
         return cached
     chart_rows, crowd_rows = await asyncio.gather(
         store.service_minutes(slug, now - SPAN), store.service_minutes(slug, since, crowd=True))
@@ -96,9 +106,9 @@ async def _crowd(store: IncidentStoreMixin, slug: str, now: datetime, fused_at: 
                   top_shares(_sum(crowd_rows, "categories"), 3),
                   top_shares(_sum(crowd_rows, "texts"), 5),
                   top_shares(_sum(crowd_rows, "regions"), 5))
-    _CROWD_CACHE[key] = made
-    if len(_CROWD_CACHE) > _CROWD_CACHE_SIZE:
-        _CROWD_CACHE.popitem(last=False)
+    cache[key] = made
+    if len(cache) > _CROWD_CACHE_SIZE:
+        cache.popitem(last=False)
     return made
 
 
@@ -112,7 +122,8 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
     since = view.incident.started_at if view.incident else \
         now.replace(second=0, microsecond=0) - PROBLEM_WINDOW
     crowd, events = await asyncio.gather(
-        _crowd(store, service.slug, now, view.assessment.at, since, tz, lang),
+        _crowd(_crowd_cache(request), store, service.slug, now, view.assessment.at, since,
+               tz, lang),
         store.incident_events(view.incident.id) if view.incident else _no_events())
     context: dict[str, Any] = {
         "service": service, "view": view, "STATE": STATE, "CATEGORY": CATEGORY,
