@@ -132,6 +132,9 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "problems": crowd.problems, "texts": crowd.texts, "regions": crowd.regions,
         "events": events, "categories": list(CATEGORY),
         "official_words": official_words, "status_words": status_words,
+        # For live.js, which shows later minutes in the same words.
+        "live_state": {s.value: t.get(lang) for s, t in STATE.items()},
+        "live_layer": {layer.value: t.get(lang) for layer, t in LAYER.items()},
         "summary": summary_boxes(view.assessment.boxes, view.assessment.crowd_reporters,
                                  view.assessment.crowd_expected, _crowd_hurts(view)),
     }

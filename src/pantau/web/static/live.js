@@ -4,30 +4,38 @@
   "use strict";
   var me = document.currentScript;
   var slug = me.dataset.slug, lang = me.dataset.lang, tz = me.dataset.tz;
+  // State and layer words come from the page (the server's one table of them).
+  var named = JSON.parse(me.dataset.words || "{}");
   var words = {
-    en: {operational: "working", degraded: "problems", outage: "down",
-         maintenance: "maintenance", unknown: "unknown", thanks: "Thank you, your report counts.",
-         failed: "Your report could not be sent: "},
-    id: {operational: "normal", degraded: "bermasalah", outage: "down",
-         maintenance: "pemeliharaan", unknown: "tidak diketahui",
-         thanks: "Terima kasih, laporan Anda tercatat.", failed: "Laporan tidak terkirim: "}
+    en: {thanks: "Thank you, your report counts.", failed: "Your report could not be sent: "},
+    id: {thanks: "Terima kasih, laporan Anda tercatat.", failed: "Laporan tidak terkirim: "}
   }[lang === "id" ? "id" : "en"];
 
+  // items: [text, link or null]; a link reads as the page's "official status page".
   function fill(id, items) {
     var list = document.getElementById(id);
     if (!list) { return; }
     list.textContent = "";
-    items.forEach(function (text) {
+    items.forEach(function (item) {
       var li = document.createElement("li");
-      li.textContent = text;
+      li.textContent = item[0];
+      if (item[1]) {
+        var a = document.createElement("a");
+        a.href = item[1];
+        a.rel = "noopener";
+        a.textContent = named.official;
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(a);
+      }
       list.appendChild(li);
     });
   }
 
   function show(s) {
     var state = document.getElementById("state");
-    state.textContent = words[s.state] || s.state;
+    state.textContent = (named.state || {})[s.state] || s.state;
     state.className = "state state-" + s.state;
+    document.getElementById("layer").textContent = (named.layer || {})[s.layer] || s.layer;
     document.getElementById("sentence").textContent = s.verdict[lang];
     var checked = document.getElementById("checked");
     if (checked && checked.dataset.at !== s.at) {
@@ -35,8 +43,8 @@
       checked.textContent = new Date(s.at).toLocaleString(lang === "id" ? "id-ID" : "en-GB",
         {timeZone: tz, dateStyle: "short", timeStyle: "short"});
     }
-    fill("evidence", s.evidence.map(function (e) { return e[lang]; }));
-    fill("advice", s.advice.map(function (a) { return a.text[lang]; }));
+    fill("evidence", s.evidence.map(function (e) { return [e[lang], null]; }));
+    fill("advice", s.advice.map(function (a) { return [a.text[lang], a.url]; }));
   }
 
   if (window.EventSource && slug) {
