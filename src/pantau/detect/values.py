@@ -93,7 +93,9 @@ class ValueDetector:
 
     def __post_init__(self) -> None:
         dims = self.config.neighbour_dims
-        self._novelty = NeighbourNovelty(dims=dims) if dims > 0 else None
+        self._novelty = (
+            NeighbourNovelty(dims=dims, calibration=self.config.window) if dims > 0 else None
+        )
         self._recent = deque(maxlen=self.config.thresholds.clear_after)
         self._history = deque(
             maxlen=self.config.window + max(self.config.scales) + (self.period or 0)
