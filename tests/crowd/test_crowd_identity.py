@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_address, ip_network
 
 import pytest
 from pydantic import ValidationError
 
 from pantau.crowd.identity import Hasher, Origin, client_address, network_of, origin
+from pantau.crowd.ingest import report_id
 from pantau.crowd.validate import ReportIn, normalise_text
 
 PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
@@ -69,3 +71,12 @@ def test_error_texts_fold_together() -> None:
     b = normalise_text("error 502 - bad gateway  ray id 90aa11bb22cc33dd")
     assert a == b == "error 502 bad gateway ray id"
     assert normalise_text("   ") is None
+
+
+def test_report_ids_grow_with_time_and_do_not_repeat() -> None:
+    start = datetime(2025, 1, 23, 11, 0, tzinfo=UTC)
+    ids = [report_id(start + timedelta(milliseconds=k)) for k in range(0, 5000, 7)]
+    same_ms = [report_id(start) for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert len(set(same_ms)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids + same_ms)

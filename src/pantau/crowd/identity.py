@@ -17,10 +17,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
+
+
+# The TCP peer is one of a few proxies (or the clients themselves): parse each once.
+_peer_address = lru_cache(maxsize=4096)(ip_address)
 
 
 def client_address(
@@ -28,7 +33,7 @@ def client_address(
 ) -> Address | None:
     """The client's address, believing `X-Forwarded-For` only through trusted proxies."""
     try:
-        current = ip_address(peer) if peer else None
+        current = _peer_address(peer) if peer else None
     except ValueError:
         return None
     if current is None or not forwarded_for:
@@ -121,8 +126,9 @@ class Hasher:
 
     def _hash(self, day: date, *parts: str) -> str:
         message = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-        # hmac.digest: the one-shot C path, the same HMAC without building an object.
-        return hmac.digest(self._salt(day), message, "sha256").hex()[:32]
+        # Keyed BLAKE2b is a MAC in its own right and built in: 0.7 us against 2-4 us for
+        # HMAC-SHA256 through OpenSSL, twice per report (bench/ingest.py). 16 bytes = 32 hex.
+        return hashlib.blake2b(message, key=self._salt(day), digest_size=16).hexdigest()
 
     def reporter(self, day: date, client_id: str | None, where: Origin) -> Reporter:
         """One reporter = one client id within one network (or the address, if no id)."""
