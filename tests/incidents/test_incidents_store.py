@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from incident_factories import all_ok, cf_502, crowd, minute
 
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
@@ -64,3 +66,16 @@ async def test_service_minutes_feed_the_chart(store: Store) -> None:
     assert rows[0].reporters == 2 and rows[0].expected == 3.0
     await store.prune_service_minutes(minute(3))
     assert [r.at for r in await store.service_minutes("chatgpt", minute(0))] == [minute(3)]
+
+
+async def test_incidents_before_a_time_given_in_another_zone(store: Store) -> None:
+    # Incidents start at 11:30 and 11:50 UTC; "before 18:40 WIB" is before 11:40 UTC.
+    engine = FusionEngine()
+    for n in range(0, 40):
+        await save(store, engine.step(minute(n), inputs(n, n < 3 or 20 <= n < 23)))
+    started = sorted(i.started_at for i in await store.recent_incidents(service="chatgpt"))
+    assert started[0] == minute(0) and started[-1] == minute(20)
+    wib = timezone(timedelta(hours=7))
+    before = (minute(0) + timedelta(minutes=10)).astimezone(wib)
+    found = await store.recent_incidents(service="chatgpt", before=before)
+    assert [i.started_at for i in found if i.service == "chatgpt"] == [minute(0)]

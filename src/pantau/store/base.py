@@ -28,6 +28,12 @@ def aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def utc(at: datetime) -> datetime:
+    """A time for a query, in UTC: SQLite compares the stored text, so a time in another
+    zone would be compared by its wall clock. A naive time is taken as UTC."""
+    return aware(at).astimezone(UTC)
+
+
 def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can take ON CONFLICT clauses: both engines speak them, each in its own
     SQLAlchemy dialect."""

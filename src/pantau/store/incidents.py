@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from pantau.incidents.codec import assessment_in, assessment_out, incident_in, incident_out
 from pantau.incidents.model import Assessment, EventKind, Incident, IncidentEvent
 from pantau.signals import Layer, ServiceState, Text
-from pantau.store.base import aware
+from pantau.store.base import aware, utc
 from pantau.store.schema.incidents import (
     incident_events,
     incident_links,
@@ -130,7 +130,7 @@ class IncidentStoreMixin:
                 stmt = stmt.where(or_(incidents.c.service == service,
                                       incidents.c.id.in_(linked)))
             if before is not None:
-                stmt = stmt.where(incidents.c.started_at < before)
+                stmt = stmt.where(incidents.c.started_at < utc(before))
             return [incident_in(r.data) for r in conn.execute(stmt)]
 
         return await self.read(q)
@@ -184,7 +184,7 @@ class IncidentStoreMixin:
                            incidents.c.resolved_at.is_not(None))
                     .order_by(incidents.c.resolved_at.desc()).limit(limit))
             if before is not None:
-                stmt = stmt.where(incidents.c.resolved_at < before)
+                stmt = stmt.where(incidents.c.resolved_at < utc(before))
             out = []
             for r in conn.execute(stmt):
                 inc = incident_in(r.data)
