@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
 from pantau.lab.lab import Lab
-from pantau.lab.origin import bind_loopback
+from pantau.lab.origin import serve_loopback
 from pantau.lab.scenario import Offset, ScenarioError, StatusPost, load_scenario
 
 _OFFSET: TypeAdapter[Any] = TypeAdapter(Offset)
@@ -67,11 +67,7 @@ class ControlServer:
         app.router.add_post("/services/{slug}/{what:origin|edge|dns|page}", self._mode)
         app.router.add_post("/vantages/{name}", self._vantage)
         app.router.add_post("/apply", self._apply)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = bind_loopback(port)
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve_loopback(app, port)
 
     async def close(self) -> None:
         if self._runner is not None:

@@ -18,7 +18,7 @@ from aiohttp import web
 from pantau.lab.cdn_pages import EdgeAnswer, Fault, passthrough_headers, render
 from pantau.lab.certs import LAB_DOMAIN, LabCertificates
 from pantau.lab.modes import EdgeMode, OriginMode, Personality
-from pantau.lab.origin import OriginServer, bind_loopback
+from pantau.lab.origin import OriginServer, serve_loopback
 
 _EDGE_FAULTS = {
     EdgeMode.ERROR: Fault.EDGE_ERROR,
@@ -69,12 +69,8 @@ class EdgeServer:
         self._session = self._new_session()
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        sock = bind_loopback(0)
-        self.port = sock.getsockname()[1]
         ctx = self._certs.server_context(self.host, f"www.{self.host}")
-        await web.SockSite(self._runner, sock, ssl_context=ctx).start()
+        self._runner, self.port = await serve_loopback(app, ssl_context=ctx)
 
     async def close(self) -> None:
         if self._runner is not None:

@@ -176,6 +176,22 @@ def bind_loopback(port: int) -> socket.socket:
     return sock
 
 
+async def serve_loopback(
+    app: web.Application, port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
+    """Serve `app` on 127.0.0.1:`port` (0 picks a free port): its runner, whose
+    `cleanup()` stops it, and the port it got."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        sock = bind_loopback(port)
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+    except BaseException:
+        await runner.cleanup()  # a port already taken must not leave the runner behind
+        raise
+    return runner, sock.getsockname()[1]
+
+
 def _page(
     status: int, title: str, text: str, headers: dict[str, str] | None = None
 ) -> web.Response:

@@ -24,7 +24,7 @@ from aiohttp import web
 from pantau.clock import Clock
 from pantau.lab import status_render as render
 from pantau.lab.modes import PageMode
-from pantau.lab.origin import bind_loopback
+from pantau.lab.origin import serve_loopback
 from pantau.lab.status_model import StatusPage
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,11 +53,7 @@ class StatusServer:
         ]
         for path, handler in routes:
             app.router.add_get(path, self._guarded(handler))
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        sock = bind_loopback(0)
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve_loopback(app)
 
     async def close(self) -> None:
         if self._runner is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from pantau.lab.dns import DnsServer, DnsZone
-from pantau.lab.origin import bind_loopback, drop_connection
+from pantau.lab.origin import drop_connection, serve_loopback
 
 
 @dataclass
@@ -43,11 +43,7 @@ class VantageNetwork:
     async def start(self, points: list[tuple[str, str]]) -> None:
         app = web.Application()
         app.router.add_get("/canary/{name}", self._canary)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        sock = bind_loopback(0)
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self.port = await serve_loopback(app)
         for name, region in points:
             vantage = LabVantage(name, region, DnsServer(self.zone))
             vantage.dns = DnsServer(self.zone, silenced=_is_cut(vantage))
