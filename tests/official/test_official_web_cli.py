@@ -26,10 +26,13 @@ from pantau.cli.official import register, show
 from pantau.clock import FrozenClock
 from pantau.incidents.model import Incident, Scope
 from pantau.official.detect import ADAPTERS
+from pantau.official.errors import ErrorKind, PageError
+from pantau.official.fetch import fetch, new_client
 from pantau.official.job import Watch, watch_page, watches
 from pantau.official.model import PageKind, combine
 from pantau.official.poller import PagePoller
 from pantau.official.statuspage import parse_summary
+from pantau.probes.ssrf import Guard
 from pantau.runtime import Runtime
 from pantau.settings import Settings
 from pantau.signals import Layer, ServiceState
@@ -178,7 +181,7 @@ async def test_job_records_unreachable_page(dead_url: str, sstore: _Store) -> No
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pantau", "official", *args],
+        [sys.executable, "-m", "pantau", "official", *args, "--allow-private"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -211,6 +214,28 @@ async def test_cli_page_errors_exit_1(page_server: PageServer, dead_url: str) ->
     assert bad.returncode == 1 and "cut off" in bad.stderr and "Traceback" not in bad.stderr
     down = await asyncio.to_thread(_cli, dead_url + "/", "--json")
     assert down.returncode == 1 and json.loads(down.stdout)["error"] == "unreachable"
+
+
+def test_cli_refuses_a_private_address_unless_allowed() -> None:
+    # The guard answers before any connection: nothing needs to listen there.
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # two commands, so `official` stays a subcommand
+    result = CliRunner().invoke(app, ["official", "http://127.0.0.1:9/", "--kind", "statuspage"])
+    assert isinstance(result.exception, CliError) and result.exception.code == 1
+    assert "private or internal network" in str(result.exception)
+    assert "127.0.0.1" in str(result.exception)
+
+
+async def test_fetch_with_a_guard_refuses_before_connecting(page_server: PageServer) -> None:
+    page_server.json("/api/v2/summary.json", sp_summary())
+    async with new_client(Guard()) as client:
+        with pytest.raises(PageError) as refused:
+            await fetch(client, page_server.base + "/api/v2/summary.json")
+    assert refused.value.kind is ErrorKind.REFUSED and refused.value.text.id
+    assert sum(page_server.hits.values()) == 0  # refused before any request left
+    async with new_client(Guard(allow_private=True)) as client:
+        assert (await fetch(client, page_server.base + "/api/v2/summary.json")).body
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from pantau.official.model import ComponentState, PageSnapshot
 from pantau.official.poller import PagePoller
 from pantau.official.serialize import snapshot_dict
 from pantau.official.words import status_words
+from pantau.probes.ssrf import Guard
+from pantau.settings import SettingsError, load_settings
 from pantau.signals import OfficialPageState, Text
 
 STATE_TEXT: dict[OfficialPageState, Text] = {
@@ -52,8 +54,8 @@ LABELS = {
 }
 
 
-async def read_page(url: str, kind: str, seconds: float) -> PageSnapshot:
-    async with new_client() as client:
+async def read_page(url: str, kind: str, seconds: float, guard: Guard) -> PageSnapshot:
+    async with new_client(guard) as client:
         page_kind = CATALOG_KINDS[kind]
         if page_kind is None:
             page_kind, url = await detect(client, url, seconds=seconds)
@@ -126,6 +128,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
         lang: str = typer.Option("en", help="Language of the text: en or id."),
         timeout: float = typer.Option(10.0, min=0.1, help="Seconds to wait for the page."),
+        allow_private: bool = typer.Option(
+            False, "--allow-private",
+            help="Allow private/loopback addresses (the lab) [env PANTAU_ALLOW_PRIVATE_TARGETS]."),
     ) -> None:
         """Print what a vendor's status page says right now.
 
@@ -145,7 +150,12 @@ def register(app: typer.Typer) -> None:
         if lang not in ("en", "id"):
             raise CliError("--lang must be en or id", code=2)
         try:
-            snap = asyncio.run(read_page(url, kind, timeout))
+            settings = load_settings()
+        except SettingsError as exc:
+            raise CliError(str(exc), code=2) from None
+        guard = Guard(allow_private=allow_private or settings.allow_private_targets)
+        try:
+            snap = asyncio.run(read_page(url, kind, timeout, guard))
         except PageError as exc:
             if as_json:
                 typer.echo(

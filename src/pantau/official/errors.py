@@ -14,6 +14,7 @@ class ErrorKind(StrEnum):
     TRUNCATED = "truncated"
     MALFORMED = "malformed"
     UNSUPPORTED = "unsupported"
+    REFUSED = "refused"
 
 
 class PageError(Exception):
@@ -83,6 +84,17 @@ def malformed(url: str, detail: str) -> PageError:
         Text(
             en=f"the status page's answer is not in the expected format: {detail}",
             id=f"jawaban halaman status tidak sesuai format yang diharapkan: {detail}",
+        ),
+    )
+
+
+def refused(url: str, detail: str) -> PageError:
+    return PageError(
+        ErrorKind.REFUSED,
+        url,
+        Text(
+            en=f"not read: the address points into a private or internal network ({detail})",
+            id=f"tidak dibaca: alamatnya menuju jaringan privat atau internal ({detail})",
         ),
     )
 

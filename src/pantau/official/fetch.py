@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from pantau.official import errors
+from pantau.probes.resolve import DnsClient, DnsFailure
+from pantau.probes.ssrf import Guard, TargetRefused
 
 MAX_BYTES = 5 * 1024 * 1024
 """Real summaries are tens of kilobytes; a page larger than this is not a status page."""
@@ -65,6 +68,10 @@ async def fetch(
                 Validators(resp.headers.get("etag"), resp.headers.get("last-modified")),
                 resp.headers.get("content-type", ""),
             )
+    except TargetRefused as exc:
+        raise errors.refused(url, f"{exc.host} is {exc.address}, {exc.reason}") from None
+    except DnsFailure as exc:
+        raise errors.unreachable(url, exc.detail) from None
     except (httpx.TimeoutException, TimeoutError):
         raise errors.timeout(url, seconds) from None
     except httpx.RemoteProtocolError as exc:
@@ -73,7 +80,25 @@ async def fetch(
         raise errors.unreachable(url, str(exc) or type(exc).__name__) from None
 
 
-def new_client() -> httpx.AsyncClient:
+def new_client(guard: Guard | None = None) -> httpx.AsyncClient:
+    """A client for status pages. With a `guard` that forbids private addresses, every
+    request (each redirect too) is refused when its host resolves into a private or
+    internal network: the catalog names the pages, but the vendor's page decides where
+    its redirects and feed links go.
+
+    The name is checked, then httpx resolves it again to connect, so a name that
+    changes its answer in between (DNS rebinding) is not caught here; the probe engine,
+    which connects to the very address it checked, is the strict one."""
+    hooks: dict[str, list[Any]] = {}
+    if guard is not None and not guard.allow_private:
+        dns = DnsClient()
+
+        async def check_target(request: httpx.Request) -> None:
+            host = request.url.host
+            guard.check(host, await dns.addresses(host, lifetime=5.0))
+
+        hooks["request"] = [check_target]
     return httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT}, follow_redirects=True, max_redirects=5
+        headers={"User-Agent": USER_AGENT}, follow_redirects=True, max_redirects=5,
+        event_hooks=hooks,
     )

@@ -21,6 +21,7 @@ from pantau.official.errors import PageError
 from pantau.official.fetch import new_client
 from pantau.official.model import PageKind
 from pantau.official.poller import PagePoller, next_delay
+from pantau.probes.ssrf import Guard
 from pantau.runtime import Runtime
 from pantau.store.official import OfficialStoreMixin
 from pantau.store.writer import Overloaded
@@ -119,7 +120,8 @@ async def run(
     if not isinstance(store, OfficialStoreMixin):
         raise TypeError("the store lacks OfficialStoreMixin: add it to Store's bases")
     rng = random.Random()
-    async with new_client() as client, asyncio.TaskGroup() as group:
+    guard = Guard(allow_private=ctx.settings.allow_private_targets)
+    async with new_client(guard) as client, asyncio.TaskGroup() as group:
         for watch in watches(ctx.catalog):
             group.create_task(
                 watch_page(
