@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     default_timezone_en: str = Field("UTC", description="time zone for other readers")
     retention_days: int = Field(30, ge=1, description="days raw events are kept")
     allow_private_targets: bool = Field(
-        False, description="let probes reach private/loopback addresses (the lab needs it)"
+        False,
+        description="let probes and status page fetches reach private/loopback addresses "
+        "(the lab needs it)",
     )
     ca_file: Path | None = Field(None, description="extra CA bundle for probes (the lab's CA)")
     resolvers: Annotated[list[str], NoDecode] = Field(
