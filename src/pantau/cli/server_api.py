@@ -64,11 +64,18 @@ async def _get(client: httpx.AsyncClient, path: str, **params: str) -> Any:
         answer = await client.get(path, params=params)
     except httpx.HTTPError as exc:
         raise ServerError(f"{client.base_url}: {exc.__class__.__name__}: {exc}") from None
+    try:
+        body = answer.json()
+    except ValueError:
+        # Some other web server answers at that address (a proxy page, a wrong port).
+        raise ServerError(f"{client.base_url}{path}: HTTP {answer.status_code}, not a pantau "
+                          "server's JSON") from None
     if answer.status_code == 404:
-        raise UnknownService(answer.json().get("detail", path))
+        detail = body.get("detail", path) if isinstance(body, dict) else path
+        raise UnknownService(str(detail))
     if answer.status_code != 200:
         raise ServerError(f"{client.base_url}{path}: HTTP {answer.status_code}")
-    return answer.json()
+    return body
 
 
 async def find_service(client: httpx.AsyncClient | None, query: str,
