@@ -15,6 +15,7 @@ from pantau.clock import FrozenClock
 from pantau.incidents.engine import FusionEngine, ServiceInput
 from pantau.official.model import Incident as OfficialIncident
 from pantau.official.model import PageKind, PageSnapshot
+from pantau.settings import load_settings
 from pantau.signals import CrowdState, OfficialPageState
 from pantau.web.app import create_app
 
@@ -178,3 +179,13 @@ def test_two_apps_in_one_process_do_not_share_charts(tmp_path: Path) -> None:
             pages.append(app_client.get("/services/chatgpt").text)
     assert "Error seen only in app a" in pages[0]
     assert "Error seen only in app a" not in pages[1]
+
+
+def test_status_api_times_default_to_the_operators_zone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/zone.db"
+    rt = runtime(url, FrozenClock(minute(5)))
+    rt.settings = load_settings(database=url, default_timezone_id="Asia/Makassar")
+    with TestClient(create_app(rt)) as app_client:
+        app_client.portal.call(chatgpt_outage, rt.store)  # type: ignore[union-attr]
+        body = app_client.get("/api/v1/services/chatgpt/status").json()
+    assert "since 19:33 WITA" in body["verdict"]["en"]

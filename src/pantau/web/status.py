@@ -13,10 +13,10 @@ from fastapi.responses import StreamingResponse
 from pantau.catalog import Service
 from pantau.incidents.codec import incident_out
 from pantau.incidents.sources import official_status
-from pantau.incidents.timefmt import zone
 from pantau.incidents.view import ServiceView, build_view, view_json
 from pantau.store.incidents import IncidentStoreMixin, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
+from pantau.web.i18n import zone
 from pantau.web.live import LiveHub
 
 router = APIRouter()
@@ -32,6 +32,13 @@ def _hub(request: Request) -> LiveHub:
         hub = request.app.state.live_hub = LiveHub(
             _store(request), SSE_POLL_SECONDS, request.app.state.runtime.redis)
     return hub
+
+
+def _zone(request: Request, name: str | None) -> tzinfo:
+    """The asked zone, else the operator's default for Indonesian readers (the API's texts
+    come in both languages, and its first readers are in Indonesia)."""
+    settings = request.app.state.settings
+    return zone(name, "id", settings.default_timezone_id, settings.default_timezone_en)
 
 
 def _store(request: Request) -> IncidentStoreMixin:
@@ -57,9 +64,10 @@ async def load_view(request: Request, service: Service, tz: tzinfo) -> ServiceVi
             summary="Is it down? The fused state, verdict, cause, evidence and advice")
 async def service_status(request: Request, service: ServiceDep,
                          tz: str | None = Query(None, description="IANA zone for times in "
-                                                "the verdict (default Asia/Jakarta)")
+                                                "the verdict (default PANTAU_DEFAULT_TIMEZONE_ID,"
+                                                " Asia/Jakarta)")
                          ) -> dict[str, Any]:
-    return view_json(await load_view(request, service, zone(tz)))
+    return view_json(await load_view(request, service, _zone(request, tz)))
 
 
 @router.get("/api/v1/incidents", summary="Recent incidents, newest first")
@@ -92,7 +100,7 @@ async def show_incident(request: Request, incident_id: str) -> dict[str, Any]:
             response_class=StreamingResponse)
 async def service_events(request: Request, service: ServiceDep,
                          tz: str | None = None) -> StreamingResponse:
-    reader_zone = zone(tz)
+    reader_zone = _zone(request, tz)
 
     hub = _hub(request)
 
