@@ -102,8 +102,9 @@ async def test_wait_rings_when_the_service_is_back(tmp_path: Path) -> None:
     async with live_server(rt, seen) as url:
         waiter = asyncio.create_task(pantau("wait", "chatgpt", "--server", url, "--interval",
                                             "0.1", "--max-interval", "0.2", "--lang", "en",
-                                            "--timeout", "20"))
-        async with asyncio.timeout(20):  # until the waiter has seen the outage twice
+                                            "--timeout", "60"))
+        # Generous limits: a loaded CI machine can take seconds to start the subprocess.
+        async with asyncio.timeout(60):  # until the waiter has seen the outage twice
             while seen.count("/api/v1/services/chatgpt/status") < 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         assert not waiter.done()
