@@ -147,6 +147,7 @@ class Load:
         self.sent = start  # numbers reporters; distinct across runs against one server
         self.result = Result()
         self.idle: deque[Client] = deque()
+        self.clients: list[Client] = []
         self.backlog: deque[float] = deque()
         self.end = 0.0
         self.closed_loop = True
@@ -189,6 +190,15 @@ class Load:
         self.in_flight += 1
         client.send(due)
 
+    def abandon(self) -> None:
+        unanswered = self.in_flight + len(self.backlog)
+        self.result.refused[0] = self.result.refused.get(0, 0) + unanswered
+        self.in_flight, self.backlog = 0, deque()
+        for client in self.clients:
+            if client.busy and client.transport is not None:
+                client.busy = False
+                client.transport.close()
+
     def live_idle(self) -> Client | None:
         """An idle connection the server has not closed meanwhile (keep-alive timeout)."""
         while self.idle:
@@ -201,9 +211,11 @@ class Load:
         """Have `n` open idle connections (the server closes idle ones after a while)."""
         loop = asyncio.get_running_loop()
         self.idle = deque(c for c in self.idle if not c.done)
+        self.clients = [c for c in self.clients if not c.done]
         for _ in range(n - len(self.idle)):
             _, client = await loop.create_connection(lambda: Client(self), "127.0.0.1", self.port)
             self.idle.append(client)
+            self.clients.append(client)
 
     async def closed(self, seconds: float) -> Result:
         loop = asyncio.get_running_loop()
@@ -238,8 +250,12 @@ class Load:
                 k += 1
             await asyncio.sleep(max(0.0, started + k / rate - time.perf_counter()))
         if self.in_flight or self.backlog:
-            # Bounded, so that a server that stops answering ends the run with a message.
-            await asyncio.wait_for(self.finished, 60 + 10 * seconds)
+            # Bounded: what the server has not answered by then counts as refused with
+            # status 0 ("no answer"), and those connections are dropped.
+            try:
+                await asyncio.wait_for(self.finished, 60 + 10 * seconds)
+            except TimeoutError:
+                self.abandon()
         self.result.seconds = time.perf_counter() - started
         return self.result
 
