@@ -249,6 +249,9 @@ class Load:
                     self.backlog.append(due)
                 k += 1
             await asyncio.sleep(max(0.0, started + k / rate - time.perf_counter()))
+        # Sending is over: from now on the last answer ends the run (the loop's timers
+        # have a millisecond's grain, so the last sleep may wake a little before `end`).
+        self.end = min(self.end, time.perf_counter())
         if self.in_flight or self.backlog:
             # Bounded: what the server has not answered by then counts as refused with
             # status 0 ("no answer"), and those connections are dropped.
