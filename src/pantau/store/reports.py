@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from pantau.signals import CrowdMinute, CrowdState
-from pantau.store.base import StoreBase
+from pantau.store.base import StoreBase, aware, dialect_insert
 from pantau.store.schema.reports import crowd_minutes, reports
 from pantau.store.writer import Overloaded
 
@@ -45,11 +44,6 @@ class ReportRow:
     counted: bool
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything pantau stores is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _row(report: NewReport) -> dict[str, Any]:
     return {
         "id": report.id,
@@ -68,7 +62,7 @@ def _row(report: NewReport) -> dict[str, Any]:
 def _minute(row: Any) -> CrowdMinute:
     return CrowdMinute(
         service=row.service,
-        minute=_aware(row.minute),
+        minute=aware(row.minute),
         reporters=row.reporters,
         networks=row.networks,
         expected=row.expected,
@@ -153,7 +147,7 @@ class ReportsStoreMixin(StoreBase):
             )
             return [
                 ReportRow(
-                    r.service, _aware(r.at), r.network, r.category, r.region, r.text_norm, r.counted
+                    r.service, aware(r.at), r.network, r.category, r.region, r.text_norm, r.counted
                 )
                 for r in conn.execute(stmt)
             ]
@@ -182,8 +176,7 @@ class ReportsStoreMixin(StoreBase):
         ]
 
         def write(conn: Connection) -> None:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            stmt = dialect.insert(crowd_minutes).values(rows)
+            stmt = dialect_insert(conn, crowd_minutes).values(rows)
             keys = ("service", "minute")
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(keys),
