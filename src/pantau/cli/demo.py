@@ -25,6 +25,7 @@ from pantau.clock import ScaledClock
 from pantau.lab import Lab, Scenario, ScenarioError, load_scenario
 from pantau.lab.runner import run_scenario
 from pantau.lab.scenario import Event
+from pantau.runtime import Runtime
 from pantau.signals import Text
 
 console = Console()
@@ -60,6 +61,25 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
+HISTORY_DAYS = 2
+"""Enough for the page's 24-hour chart and a learnt level; a week (the job's `WARM_UP`) made the
+demo slow to open on a busy machine."""
+
+
+async def _seed_history(runtime: Runtime, scenario: Scenario) -> None:
+    """Give the fresh database the quiet days before the scenario, as pantau would have seen them."""
+    from pantau.detect.job import count_config
+    from pantau.lab.history import history_minutes
+    from pantau.store.reports import reports_store
+
+    config = count_config(runtime.settings)
+    minutes = await asyncio.to_thread(history_minutes, scenario, HISTORY_DAYS, config)
+    store = reports_store(runtime.store)
+    await store.start()
+    for i in range(0, len(minutes), 500):  # bounded statements: SQLite caps bound parameters
+        await store.save_crowd_minutes(minutes[i : i + 500])
+
+
 async def run_demo(scenario: Scenario, speed: float, sock: socket.socket, tmp: Path) -> None:
     from pantau.cli.serve import JOBS, build_runtime, settings_from_cli
     from pantau.web.app import create_app
@@ -76,6 +96,7 @@ async def run_demo(scenario: Scenario, speed: float, sock: socket.socket, tmp: P
             trusted_proxies="127.0.0.1/32",
         )
         runtime = build_runtime(settings, clock)
+        await _seed_history(runtime, scenario)
         config = uvicorn.Config(create_app(runtime, JOBS), log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=2)
         server = uvicorn.Server(config)

@@ -1,0 +1,28 @@
+"""The quiet past a demo starts from: scored like the detector job would, no alarm in it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pantau.detect.counts import CountConfig
+from pantau.lab import load_scenario
+from pantau.lab.history import history_minutes
+from pantau.signals import CrowdState
+
+
+def test_history_covers_every_minute_before_the_scenario_quietly() -> None:
+    scenario = load_scenario("chatgpt-2025-01-23")
+    minutes = history_minutes(scenario, 1, CountConfig())
+    slugs = {s.slug for s in scenario.services}
+    assert {m.service for m in minutes} == slugs
+    assert len(minutes) == 1440 * len(slugs)
+    assert min(m.minute for m in minutes) == scenario.start - timedelta(days=1)
+    assert max(m.minute for m in minutes) == scenario.start - timedelta(minutes=1)
+    assert not any(m.alarm for m in minutes)
+    assert all(m.state is CrowdState.NORMAL for m in minutes[-60 * len(slugs) :])
+    chatgpt = [m for m in minutes if m.service == "chatgpt"]
+    # The simulated crowd reported, and by the end the detector expects about its rate.
+    reported = sum(m.reporters for m in chatgpt)
+    assert reported > 50
+    assert all(m.expected > 0 for m in chatgpt[-60:])
+    assert all(sum(m.categories.values()) == m.reporters for m in chatgpt)
