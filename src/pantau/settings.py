@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pantau.crowd.region import open_database
+
 DEFAULT_DATABASE = "sqlite:///pantau.db"
 _PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker that is refused outside development
 
@@ -84,6 +86,20 @@ class Settings(BaseSettings):
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"
     )
+    geoip_database: Path | None = Field(
+        None, description="MaxMind-format City database (.mmdb) giving a report's region"
+    )
+    geo_country_header: str | None = Field(
+        "cf-ipcountry",
+        pattern=r"^[A-Za-z0-9-]*$",
+        description="header in which a trusted proxy names the client's country; empty: none",
+    )
+    geo_region_header: str | None = Field(
+        "cf-region-code",
+        pattern=r"^[A-Za-z0-9-]*$",
+        description="header in which a trusted proxy names the client's ISO 3166-2 "
+        "subdivision; empty: none",
+    )
 
     @field_validator("resolvers", "vantage_targets", mode="before")
     @classmethod
@@ -120,6 +136,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
                              "Asia/Jakarta)") from None
         return value
+
+    @field_validator("geoip_database")
+    @classmethod
+    def _check_geoip(cls, value: Path | None) -> Path | None:
+        # Opened once here so that a wrong path stops the start rather than every report.
+        if value is not None:
+            open_database(value).close()
+        return value
+
+    @field_validator("geo_country_header", "geo_region_header")
+    @classmethod
+    def _empty_header(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("redis")
     @classmethod

@@ -48,6 +48,16 @@ def client_address(
     return current
 
 
+def trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
+    """Whether the TCP peer is a trusted proxy, whose headers about the client are believed."""
+    if not peer or not trusted:
+        return False
+    try:
+        return _trusted(_peer_address(peer), trusted)
+    except ValueError:
+        return False
+
+
 def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
 

@@ -1,0 +1,158 @@
+"""The region a report comes from when the reporter did not say: ISO 3166-2 or nothing.
+
+Two sources, in order. A reverse proxy or CDN in front of pantau may already know
+where the visitor is and say so in headers (Cloudflare's visitor-location headers
+`CF-IPCountry` and `cf-region-code` by default); those are believed only when the
+TCP peer is a trusted proxy, as `X-Forwarded-For` is, since anyone else can send
+them. Otherwise a MaxMind-format City database (GeoLite2 or GeoIP2) maps the
+client's address to a country and its largest subdivision. A country alone is
+still a region (`ID`); anything odd yields None, never an exception, because a
+report without a region is worth more than no report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from ipaddress import IPv6Address
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import maxminddb
+
+from pantau.crowd.identity import Address, Network, trusted_peer
+
+if TYPE_CHECKING:
+    from pantau.settings import Settings
+
+# ISO 3166-1 alpha-2 less the user-assigned codes, which CDNs and databases use for
+# "unknown" (XX, ZZ) or private uses: they name no place.
+_COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
+# The part after the dash in ISO 3166-2: one to three letters or digits.
+_SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
+
+
+# Networks whose answer is remembered; the oldest is forgotten first.
+_KNOWN_NETWORKS = 65_536
+
+
+def open_database(path: Path) -> maxminddb.Reader:
+    """Open a MaxMind DB file memory-mapped (the C reader when installed).
+
+    Raises `ValueError` naming the problem when the file is not a City-style database.
+    """
+    try:
+        reader = maxminddb.open_database(str(path))
+    except (OSError, maxminddb.InvalidDatabaseError) as exc:
+        raise ValueError(f"cannot read {path} as a MaxMind database: {exc}") from None
+    return reader
+
+
+def join(country: object, subdivision: object) -> str | None:
+    """`CC-SUB` from the two ISO parts, `CC` when the subdivision is unknown, else None."""
+    if not isinstance(country, str):
+        return None
+    country = country.strip().upper()
+    if not _COUNTRY.fullmatch(country):
+        return None
+    if isinstance(subdivision, str):
+        subdivision = subdivision.strip().upper()
+        # Some proxies send the whole ISO 3166-2 code rather than its second part.
+        if subdivision.startswith(f"{country}-"):
+            subdivision = subdivision[3:]
+        if _SUBDIVISION.fullmatch(subdivision):
+            return f"{country}-{subdivision}"
+    return country
+
+
+# Proxies send a few hundred distinct pairs at most: check each once.
+_join_remembered = lru_cache(maxsize=4096)(join)
+
+
+def from_record(record: Any) -> str | None:
+    """The region of one City database record (`country`, `subdivisions` most general first)."""
+    if not isinstance(record, dict):
+        return None
+    country = record.get("country")
+    if not isinstance(country, dict):
+        return None
+    subdivision: object = None
+    subdivisions = record.get("subdivisions")
+    if isinstance(subdivisions, list) and subdivisions and isinstance(subdivisions[0], dict):
+        subdivision = subdivisions[0].get("iso_code")
+    return join(country.get("iso_code"), subdivision)
+
+
+class Regions:
+    """Where a client is, from trusted proxy headers or a MaxMind database.
+
+    The reader is memory-mapped and shared by every lookup; `close` unmaps it.
+    """
+
+    def __init__(
+        self,
+        trusted_proxies: Sequence[Network],
+        *,
+        country_header: str | None = None,
+        region_header: str | None = None,
+        database: maxminddb.Reader | None = None,
+    ) -> None:
+        self._trusted = list(trusted_proxies)
+        # Header names are matched as the ASGI server hands them over: lower case.
+        self._country_header = country_header.lower() if country_header else None
+        self._region_header = region_header.lower() if region_header else None
+        self._database = database
+        # Region (or None) of each /24 or /48 that the database answers for as a whole,
+        # keyed by the network's bits with the IP version as lowest bit.
+        self._known: dict[int, str | None] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Regions:
+        path = settings.geoip_database
+        return cls(
+            settings.trusted_proxies,
+            country_header=settings.geo_country_header,
+            region_header=settings.geo_region_header,
+            database=open_database(path) if path is not None else None,
+        )
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+
+    def region(
+        self, peer: str | None, address: Address, headers: Mapping[str, str] | None
+    ) -> str | None:
+        """The client's ISO 3166-2 region (or country), or None when nothing tells."""
+        if headers and self._country_header and trusted_peer(peer, self._trusted):
+            found = _join_remembered(
+                headers.get(self._country_header),
+                headers.get(self._region_header) if self._region_header else None,
+            )
+            if found is not None:
+                return found
+        if self._database is None:
+            return None
+        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+            # Databases keep IPv4 under ::/96, not under the ::ffff:0:0/96 a dual stack uses.
+            address = address.ipv4_mapped
+        v4 = address.version == 4
+        key = int(address) >> 8 << 1 if v4 else int(address) >> 80 << 1 | 1
+        if key in self._known:
+            return self._known[key]
+        try:
+            record, prefix = self._database.get_with_prefix_len(address)
+        except ValueError:
+            # An IPv6 address asked of an IPv4-only database.
+            return None
+        found = from_record(record)
+        if prefix <= (24 if v4 else 48):
+            # The database says the same of the client's whole /24 (/48): the network
+            # that rate limits already use, and what many reporters behind one carrier
+            # share. Decoding a City record costs ~10 us; a dict look-up a tenth of one.
+            if len(self._known) >= _KNOWN_NETWORKS:
+                del self._known[next(iter(self._known))]
+            self._known[key] = found
+        return found
