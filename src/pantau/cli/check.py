@@ -111,7 +111,15 @@ async def run_check(query: str, settings: Settings, server_url: str, hosts: list
     async with httpx.AsyncClient(base_url=server_url, timeout=seconds) as client:
         service = await find_service(client, query, settings)
         server_task = asyncio.create_task(fetch_status(client, service.slug, tz))
-        local = await local_findings(service, hosts, dns, guard, ca_file, seconds)
+        try:
+            local = await local_findings(service, hosts, dns, guard, ca_file, seconds)
+        except BaseException:
+            # The answer would have nowhere to go, and the client closes under it.
+            server_task.cancel()
+            await asyncio.wait([server_task])
+            if not server_task.cancelled():
+                server_task.exception()  # retrieved, or asyncio logs it as never retrieved
+            raise
         server: dict[str, Any] | None = None
         error = ""
         try:
