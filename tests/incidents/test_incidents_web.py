@@ -154,8 +154,17 @@ def test_home_lists_a_regional_problem(client: TestClient) -> None:
     assert 'href="/services/whatsapp"' in problems and "ID-JI" in problems
     body = client.get("/api/v1/services/whatsapp/status").json()
     assert (body["state"], body["layer"], body["scope"]) == ("operational", "client", "region")
-    assert body["verdict"]["en"].startswith("WhatsApp works, but people in ID-JI report "
-                                            "problems")
+    assert body["verdict"]["en"].startswith("WhatsApp works, but people in Jawa Timur (ID-JI) "
+                                            "report problems")
+    assert body["verdict"]["id"].startswith("WhatsApp berjalan, tetapi orang di Jawa Timur "
+                                            "(ID-JI) melaporkan masalah")
+    page = client.get("/services/whatsapp", params={"lang": "id"}).text
+    regions = page.split('id="regions"', 1)[1].split("</ul>", 1)[0]
+    assert "Jawa Timur" in regions and "Jakarta Raya" in regions
+    # The form offers the provinces by name and still takes a typed code.
+    form = page.split('id="report-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="ID-JK">Jakarta Raya</option>' in form
+    assert 'list="report-regions"' in form and "Pilih provinsi" in form
     assert [a["kind"] for a in body["advice"]] == ["check_connection"]
 
 

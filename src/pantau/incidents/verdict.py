@@ -14,6 +14,7 @@ from pantau.incidents.advice import official_text, past_text
 from pantau.incidents.attribute import cdn_name
 from pantau.incidents.model import Assessment, Incident, Scope
 from pantau.incidents.timefmt import clock_time
+from pantau.regions import region_name
 from pantau.signals import Layer, OfficialStatus, ServiceState, Text
 
 
@@ -54,8 +55,9 @@ def _head(a: Assessment, name: str, since: Text) -> Text:
         return Text(f"{name} is under planned maintenance since {since.en}",
                     f"{name} sedang dalam pemeliharaan terjadwal sejak {since.id}")
     if a.scope is Scope.REGION:
-        return Text(f"{name} works, but people in {a.region} report problems",
-                    f"{name} berjalan, tetapi orang di {a.region} melaporkan masalah")
+        en, id_ = region_name(a.region or "", "en"), region_name(a.region or "", "id")
+        return Text(f"{name} works, but people in {en} ({a.region}) report problems",
+                    f"{name} berjalan, tetapi orang di {id_} ({a.region}) melaporkan masalah")
     if a.state is ServiceState.DEGRADED:
         return Text(f"{name} has problems for some people since {since.en}",
                     f"{name} bermasalah bagi sebagian pengguna sejak {since.id}")

@@ -18,6 +18,7 @@ from pantau.incidents.attribute import official_words
 from pantau.incidents.model import Scope
 from pantau.incidents.view import STALE_AFTER, ServiceView
 from pantau.official.words import status_words
+from pantau.regions import home_provinces, region_name
 from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
@@ -131,6 +132,7 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "chart": Markup(crowd.chart),  # noqa: S704 - the chart escapes every text itself
         "problems": crowd.problems, "texts": crowd.texts, "regions": crowd.regions,
         "events": events, "categories": list(CATEGORY),
+        "region_name": region_name, "provinces": home_provinces(lang),
         "official_words": official_words, "status_words": status_words,
         # For live.js, which shows later minutes in the same words.
         "live_state": {s.value: t.get(lang) for s, t in STATE.items()},
