@@ -40,23 +40,15 @@ from pantau.incidents.reader_check import (
 from pantau.probes.assertions import ContentRules
 from pantau.probes.classify import classify
 from pantau.probes.http import HttpCheck, HttpProber
+from pantau.probes.job import CONNECTIVITY_URLS, connectivity_check
 from pantau.probes.resolve import DnsClient, DnsFailure, Nameserver, is_ip_literal
 from pantau.probes.ssrf import Guard
 from pantau.settings import Settings, SettingsError, load_settings
 from pantau.signals import Text
 
-# Independent operators' "generate_204" endpoints: each answers an empty 204 to anyone;
-# anything else means a captive portal or proxy stands in between.
-DEFAULT_HOSTS = (
-    "http://connectivitycheck.gstatic.com/generate_204",
-    "http://cp.cloudflare.com/generate_204",
-    "http://edge-http.microsoft.com/captiveportal/generate_204",
-)
-
 
 async def check_hosts(prober: HttpProber, urls: list[str], seconds: float) -> list[HostCheck]:
-    checks = [HttpCheck(url=u, expected_status=(204,), follow_redirects=False,
-                        timeout=seconds) for u in urls]
+    checks = [connectivity_check(u, seconds) for u in urls]
     observations = await asyncio.gather(*(prober.check(c) for c in checks))
     return [HostCheck(url=o.url, reached=o.status is not None, expected=o.status == 204,
                       detail=str(o.status) if o.status is not None else
@@ -199,7 +191,7 @@ def register(app: typer.Typer) -> None:
         zone = reader_zone(tz, settings)
         try:
             ref, local, status, error, conclusion = asyncio.run(run_check(
-                service, settings, chosen_server(server, settings), host or list(DEFAULT_HOSTS),
+                service, settings, chosen_server(server, settings), host or list(CONNECTIVITY_URLS),
                 DnsClient(nameservers), Guard(allow_private or settings.allow_private_targets),
                 str(ca) if ca else None, timeout, zone))
         except UnknownService as exc:
