@@ -17,14 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from pantau import __version__
 from pantau.coordination import run_exclusively
 from pantau.runtime import Job, Runtime
-from pantau.web import api, official, pages_incidents, pages_service, reports, status
+from pantau.web import api, crowd, official, pages_incidents, pages_service, reports, status
 from pantau.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
 
 # Domain routers, in the order their paths should be matched.
 ROUTERS: tuple[APIRouter, ...] = (
-    api.router, status.router, reports.router, official.router, pages_service.router,
+    api.router, status.router, reports.router, crowd.router, official.router,
+    pages_service.router,
     pages_incidents.router, pages_service.home_router,
 )
 
