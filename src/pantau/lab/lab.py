@@ -90,6 +90,10 @@ class Lab:
         self.services: dict[str, LabService] = {}
         self.state: LabState = initial_state(_holder(self.specs))
         self._vantage_specs = list(vantages)
+        # Every part's close, so that a start failing half-way closes what did start
+        # and one close failing does not skip the rest.
+        self._parts = contextlib.AsyncExitStack()
+        self._parts.callback(self.certs.close)
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -116,15 +120,23 @@ class Lab:
             await lab.close()
 
     async def _start(self, connect_timeout: float, read_timeout: float, slow: float) -> None:
+        # Each close is safe on a part that never started, and pushed before the start so
+        # that a part failing half-way through its own start is closed too.
+        parts = self._parts
+        parts.push_async_callback(self.dns.close)
         await self.dns.start()
+        parts.push_async_callback(self.status.close)
         await self.status.start()
+        parts.push_async_callback(self.network.close)
         await self.network.start([(v.name, v.region) for v in self._vantage_specs])
         for spec in self.specs:
             origin = OriginServer(spec.slug, self.certs, slow_seconds=slow)
+            parts.push_async_callback(origin.close)
             await origin.start()
             edge = None
             if spec.cdn is not Personality.NONE:
                 edge = EdgeServer(spec.cdn, origin, self.certs, connect_timeout, read_timeout)
+                parts.push_async_callback(edge.close)
                 await edge.start()
             for prefix in ("", "www.", "api.", "origin."):
                 self.zone.add(f"{prefix}{spec.slug}.{LAB_DOMAIN}")
@@ -134,14 +146,8 @@ class Lab:
         self.status.pages = self.state.pages
 
     async def close(self) -> None:
-        for service in self.services.values():
-            if service.edge is not None:
-                await service.edge.close()
-            await service.origin.close()
-        await self.network.close()
-        await self.status.close()
-        await self.dns.close()
-        self.certs.close()
+        """Close every part started, the last started first; raises the last failure."""
+        await self._parts.aclose()
 
     @property
     def dns_address(self) -> tuple[str, int]:
