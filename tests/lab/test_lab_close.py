@@ -1,16 +1,19 @@
-"""The lab leaves no socket open: not when a start fails half-way, nor when a close fails."""
+"""The lab leaves no socket open: not when a start or bind fails, nor when a close fails."""
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Callable, Coroutine
+import socket
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
 
-from pantau.lab import Lab
+from pantau.lab import Lab, OriginMode
+from pantau.lab.certs import LabCertificates
 from pantau.lab.edge import EdgeServer
-from pantau.lab.origin import OriginServer
+from pantau.lab.origin import OriginServer, bind_loopback
 from pantau.lab.scenario import ServiceSpec
 
 SERVICES = [ServiceSpec(slug=f"site-{n}", name=f"Site {n}", cdn="cloudflare") for n in range(3)]
@@ -66,3 +69,39 @@ async def test_a_failing_close_does_not_keep_the_other_parts_open(
         async with Lab.start(SERVICES):
             pass
     assert open_files() == before
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another program listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def test_a_failed_bind_closes_its_socket(taken_port: int) -> None:
+    before = open_files()
+    with pytest.raises(OSError) as failure:
+        bind_loopback(taken_port)
+    # The traceback still holds the function's frame: only a close frees the socket.
+    assert failure.value.errno == errno.EADDRINUSE and open_files() == before
+
+
+@pytest.mark.parametrize("mode", [OriginMode.HEALTHY, OriginMode.BLACKHOLE])
+async def test_an_origin_whose_port_was_taken_leaks_no_socket(mode: OriginMode) -> None:
+    certs = LabCertificates()
+    origin = OriginServer("site", certs)
+    try:
+        await origin.start()
+        await origin.set_mode(OriginMode.REFUSE)
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", origin.port))
+            other.listen()
+            before = open_files()
+            with pytest.raises(OSError) as failure:
+                await origin.set_mode(mode)
+            assert failure.value.errno == errno.EADDRINUSE and open_files() == before
+    finally:
+        await origin.close()
+        certs.close()

@@ -81,11 +81,7 @@ class OriginServer:
             self._open_blackhole()
             return
         assert self._runner is not None
-        sock = bind_loopback(self.port)
-        self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, ssl_context=self._good)
-        await site.start()
-        self._site = site
+        self._site, self.port = await _serve_on(self._runner, self.port, self._good)
 
     async def _stop_listening(self) -> None:
         self._close_blackhole()
@@ -96,11 +92,13 @@ class OriginServer:
     def _open_blackhole(self) -> None:
         # A listen queue of one that is already full: Linux drops further SYNs, so
         # connection attempts time out exactly like a firewalled or dead host.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(0)
-        filler = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+        listener = bind_loopback(self.port)
+        try:
+            listener.listen(0)
+            filler = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+        except BaseException:
+            listener.close()
+            raise
         self._blackhole = [listener, filler]
 
     def _close_blackhole(self) -> None:
@@ -171,9 +169,27 @@ async def _name_server(request: web.Request, response: web.StreamResponse) -> No
 def bind_loopback(port: int) -> socket.socket:
     """A listening-ready TCP socket on 127.0.0.1:`port` (0 picks a free port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+    except BaseException:
+        sock.close()  # a port already taken must not leave the socket open
+        raise
     return sock
+
+
+async def _serve_on(
+    runner: web.AppRunner, port: int, ssl_context: ssl.SSLContext | None
+) -> tuple[web.SockSite, int]:
+    """Start a site of `runner` on 127.0.0.1:`port`: the site and the port it got."""
+    sock = bind_loopback(port)
+    try:
+        site = web.SockSite(runner, sock, ssl_context=ssl_context)
+        await site.start()
+    except BaseException:
+        sock.close()  # the server would have owned it; without one, nobody does
+        raise
+    return site, sock.getsockname()[1]
 
 
 async def serve_loopback(
@@ -184,12 +200,11 @@ async def serve_loopback(
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     try:
-        sock = bind_loopback(port)
-        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+        _, port = await _serve_on(runner, port, ssl_context)
     except BaseException:
         await runner.cleanup()  # a port already taken must not leave the runner behind
         raise
-    return runner, sock.getsockname()[1]
+    return runner, port
 
 
 def _page(
