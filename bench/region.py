@@ -1,7 +1,8 @@
 """Cost of deriving a report's region: `python bench/region.py`.
 
 Builds a City-shaped MaxMind database (records as large as GeoLite2 City's) and times,
-per lookup, next to `client_address` (which every report already pays) in the same run:
+per lookup, next to parsing and spelling an address (which every report already pays)
+in the same run:
 
 - a trusted proxy's headers;
 - the database, for a /24 seen before (its answer remembered);
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pantau.crowd.identity import client_address
+from pantau.crowd.identity import origin
 from pantau.crowd.region import Regions, open_database
 from tests.crowd.geo_fixtures import city_record, write_database
 
@@ -42,19 +43,18 @@ def main() -> None:
         regions = Regions(PROXY, country_header="cf-ipcountry",
                           region_header="cf-region-code", database=open_database(path))
         headers = {"cf-ipcountry": "ID", "cf-region-code": "JK"}
-        known = ip_address("10.1.2.3")
-        unknown = ip_address("192.0.2.1")
+        known = origin(ip_address("10.1.2.3"))
+        unknown = origin(ip_address("192.0.2.1"))
         # 5 x 10,000 calls, each for another of the 65,536 /24s of 10.0.0.0/8.
-        fresh = iter(IPv4Address(int(IPv4Address("10.0.0.0")) + (i << 8))
-                     for i in range(1 << 16))
+        fresh = iter([origin(IPv4Address(int(IPv4Address("10.0.0.0")) + (i << 8)))
+                      for i in range(1 << 16)])
 
         def first_seen() -> object:
             # Each call a /24 never asked before: nothing remembered helps.
             return regions.region(None, next(fresh), None)
 
         rows: list[tuple[str, Callable[[], object], int]] = [
-            ("client_address (baseline)",
-             lambda: client_address("127.0.0.1", "10.1.2.3", PROXY), ROUNDS),
+            ("origin(ip_address) baseline", lambda: origin(ip_address("10.1.2.3")), ROUNDS),
             ("proxy headers", lambda: regions.region("127.0.0.1", known, headers), ROUNDS),
             ("database, /24 seen before", lambda: regions.region(None, known, None), ROUNDS),
             ("database, /24 first seen", first_seen, FIRST_SEEN_ROUNDS),

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from ipaddress import IPv6Address
+from ipaddress import ip_address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import maxminddb
 
-from pantau.crowd.identity import Address, Network, trusted_peer
+from pantau.crowd.identity import Network, Origin
 
 if TYPE_CHECKING:
     from pantau.settings import Settings
@@ -103,9 +103,10 @@ class Regions:
         self._country_header = country_header.lower() if country_header else None
         self._region_header = region_header.lower() if region_header else None
         self._database = database
-        # Region (or None) of each /24 or /48 that the database answers for as a whole,
-        # keyed by the network's bits with the IP version as lowest bit.
-        self._known: dict[int, str | None] = {}
+        # Region (or None) of each /24 or /48 that the database answers for as a whole.
+        self._known: dict[str, str | None] = {}
+        # The TCP peer is one of a few proxies (or the clients themselves): check each once.
+        self._trusted_peer = lru_cache(maxsize=4096)(self._is_trusted)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Regions:
@@ -123,10 +124,13 @@ class Regions:
             self._database = None
 
     def region(
-        self, peer: str | None, address: Address, headers: Mapping[str, str] | None
+        self, peer: str | None, where: Origin, headers: Mapping[str, str] | None
     ) -> str | None:
-        """The client's ISO 3166-2 region (or country), or None when nothing tells."""
-        if headers and self._country_header and trusted_peer(peer, self._trusted):
+        """The region (or country) of the client at `where`, or None when nothing tells.
+
+        `peer` is the TCP peer: only when it is a trusted proxy are `headers` believed.
+        """
+        if headers and self._country_header and peer and self._trusted_peer(peer):
             found = _join_remembered(
                 headers.get(self._country_header),
                 headers.get(self._region_header) if self._region_header else None,
@@ -135,24 +139,31 @@ class Regions:
                 return found
         if self._database is None:
             return None
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        if where.network in self._known:
+            return self._known[where.network]
+        address = where.address
+        if address.startswith("::ffff:") and "." in address:
             # Databases keep IPv4 under ::/96, not under the ::ffff:0:0/96 a dual stack uses.
-            address = address.ipv4_mapped
-        v4 = address.version == 4
-        key = int(address) >> 8 << 1 if v4 else int(address) >> 80 << 1 | 1
-        if key in self._known:
-            return self._known[key]
+            address = address[7:]
         try:
             record, prefix = self._database.get_with_prefix_len(address)
         except ValueError:
-            # An IPv6 address asked of an IPv4-only database.
+            # Not an address, or an IPv6 address asked of an IPv4-only database.
             return None
         found = from_record(record)
-        if prefix <= (24 if v4 else 48):
+        if prefix <= (48 if ":" in address else 24):
             # The database says the same of the client's whole /24 (/48): the network
             # that rate limits already use, and what many reporters behind one carrier
             # share. Decoding a City record costs ~10 us; a dict look-up a tenth of one.
             if len(self._known) >= _KNOWN_NETWORKS:
                 del self._known[next(iter(self._known))]
-            self._known[key] = found
+            self._known[where.network] = found
         return found
+
+    def _is_trusted(self, peer: str) -> bool:
+        # The rule `X-Forwarded-For` is believed by: the peer is in PANTAU_TRUSTED_PROXIES.
+        try:
+            address = ip_address(peer)
+        except ValueError:
+            return False
+        return any(address.version == net.version and address in net for net in self._trusted)
