@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import numpy as np
 import pytest
 from official_fixtures import rss, sp_summary, widget
 from official_server import PageServer
@@ -58,6 +59,13 @@ def test_summary_figures() -> None:
     assert s.p90_s == pytest.approx(1560.0)
     empty = summarise("v", [])
     assert empty.median_s is None and empty.incidents == 0
+
+
+@pytest.mark.parametrize("minutes", [[7], [-5, 30], [10, 30, -5, 0], list(range(0, 100, 7))])
+def test_p90_interpolates_between_the_nearest_lags_as_numpy_does(minutes: list[int]) -> None:
+    s = summarise("v", [LagSample(T, T + m * M) for m in minutes])
+    assert s.p90_s == pytest.approx(float(np.percentile([m * 60 for m in minutes], 90)))
+    assert s.median_s == pytest.approx(float(np.percentile([m * 60 for m in minutes], 50)))
 
 
 COMPONENTS = (

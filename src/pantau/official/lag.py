@@ -52,6 +52,9 @@ class LagSummary:
     """How often the vendor posted before pantau raised its alarm."""
     median_s: float | None
     p90_s: float | None
+    """The 90th percentile, interpolated between the two nearest lags (statistics'
+    "inclusive" method, numpy's default "linear"), so it never leaves the lags seen:
+    with few incidents it lies near the worst; with one, it is that incident's lag."""
     mean_s: float | None
     worst_s: float | None
 
@@ -98,14 +101,11 @@ def distinct_alarms(alarms: Iterable[datetime], gap: timedelta = BEFORE) -> list
     return kept
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = q * (len(ordered) - 1)
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+def _p90(lags: Sequence[float]) -> float:
+    # Python 3.11's statistics.quantiles needs two values; one value is its own p90.
+    if len(lags) == 1:
+        return lags[0]
+    return statistics.quantiles(lags, n=10, method="inclusive")[-1]
 
 
 def summarise(vendor: str, samples: Sequence[LagSample]) -> LagSummary:
@@ -118,7 +118,7 @@ def summarise(vendor: str, samples: Sequence[LagSample]) -> LagSummary:
         pending=sum(1 for s in samples if s.pending),
         admitted_first=sum(1 for s in lags if s < 0),
         median_s=statistics.median(lags) if lags else None,
-        p90_s=_quantile(lags, 0.9) if lags else None,
+        p90_s=_p90(lags) if lags else None,
         mean_s=statistics.fmean(lags) if lags else None,
         worst_s=max(lags) if lags else None,
     )
