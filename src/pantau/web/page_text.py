@@ -48,12 +48,22 @@ BOX = {
 }
 
 
-def majority(values: list[bool | None]) -> bool | None:
-    """One box for all vantage points: Error if most that know say so, None if none know."""
+# Half the vantage points that know see it working and half see an error: neither word
+# alone would be true.
+SPLIT = Text("Mixed", "Campuran")
+
+
+def majority(values: list[bool | None]) -> tuple[bool | None, Text]:
+    """One box for all vantage points, and its word: what most of those that know saw,
+    None if none know; an even split is not ok and says so."""
     known = [v for v in values if v is not None]
     if not known:
-        return None
-    return sum(known) * 2 > len(known)
+        return None, BOX[None]
+    working = sum(known) * 2
+    if working == len(known):
+        return False, SPLIT
+    ok = working > len(known)
+    return ok, BOX[ok]
 
 
 def summary_boxes(boxes: Sequence[VantageBox], reporters: int, expected: float,
@@ -61,15 +71,15 @@ def summary_boxes(boxes: Sequence[VantageBox], reporters: int, expected: float,
     """The You · CDN · Host boxes over every reliable vantage point, plus the crowd box:
     (label, ok, state in words, detail)."""
     reliable = [b for b in boxes if b.reliable]
-    you, edge, host = (majority([b.you for b in boxes]) if boxes else None,
-                       majority([b.edge for b in reliable]), majority([b.host for b in reliable]))
+    you = majority([b.you for b in boxes])
+    edge, host = majority([b.edge for b in reliable]), majority([b.host for b in reliable])
     usual_en = f"{expected:.1f}"
     return [
-        (Text("You", "Anda"), you, BOX[you],
+        (Text("You", "Anda"), *you,
          Text(f"{len(reliable)} of {len(boxes)} vantage points online",
               f"{len(reliable)} dari {len(boxes)} titik pantau daring")),
-        (Text("CDN", "CDN"), edge, BOX[edge], Text("", "")),
-        (Text("Host", "Host"), host, BOX[host], Text("", "")),
+        (Text("CDN", "CDN"), *edge, Text("", "")),
+        (Text("Host", "Host"), *host, Text("", "")),
         (Text("Crowd", "Laporan warga"), not surge,
          Text("Surge", "Lonjakan") if surge else Text("Normal", "Normal"),
          Text(f"{reporters} reports a minute (usually {usual_en})",
