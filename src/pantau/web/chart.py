@@ -8,7 +8,7 @@ hour ticks in the reader's zone, and a text description for screen readers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 
 from pantau.incidents.timefmt import clock_time
@@ -61,10 +61,7 @@ def report_chart(rows: Sequence[MinuteRow], now: datetime, tz: tzinfo, lang: str
         f'<rect x="{x(i):.1f}" y="{strip_y}" width="{step + 0.3:.1f}" height="{STRIP_H}" '
         f'fill="{_STATE_COLOURS[s]}"/>' for i, s in enumerate(states))
     ticks = []
-    first_hour = (start.astimezone(tz) + timedelta(hours=1)).replace(minute=0, second=0,
-                                                                      microsecond=0)
-    for h in range(0, 24, 3):
-        at = first_hour + timedelta(hours=h)
+    for at in hour_ticks(start, tz):
         offset = (at - start) / BUCKET
         label = clock_time(at, tz).get(lang).split(" ")[0]
         ticks.append(f'<text x="{x(0) + offset * step:.1f}" y="{HEIGHT - 2}" '
@@ -92,6 +89,26 @@ def report_chart(rows: Sequence[MinuteRow], now: datetime, tz: tzinfo, lang: str
         f'{escape(legend_r)}</text><text x="{LEFT + 6}" y="{TOP + 26}" fill="#1a1a1a">'
         f'{escape(legend_e)}</text></g></svg>'
     )
+
+
+def hour_ticks(start: datetime, tz: tzinfo, every: int = 3) -> list[datetime]:
+    """The instants of the 24 hours after `start` when the reader's clock shows a whole hour
+    divisible by `every`.
+
+    Stepping through real time rather than adding hours to a local time: across a
+    change to or from summer time, wall-clock arithmetic lands on hours that do not
+    exist or happen twice, and the label no longer matches where the tick is drawn.
+    """
+    # Every zone's offset, and every change of it, is a whole number of quarter hours.
+    quarter = 15 * 60
+    at = datetime.fromtimestamp(-(-start.timestamp() // quarter) * quarter, UTC)
+    ticks = []
+    while at < start + SPAN:
+        local = at.astimezone(tz)
+        if local.minute == 0 and local.hour % every == 0:
+            ticks.append(at)
+        at += timedelta(seconds=quarter)
+    return ticks
 
 
 def _labels(peak: float, peak_at: Text, expected: float) -> tuple[Text, Text, Text, Text]:
