@@ -42,12 +42,13 @@ def test_value_detector_finds_a_level_shift_and_stays_quiet_on_noise() -> None:
     rng = np.random.default_rng(1)
     noise = rng.normal(10, 1, 3000)
     quiet = ValueDetector(learn=300)
-    assert not any(quiet.update(float(v)).alarm for v in noise)
+    # The alarm level accepts about one false alarm per 5000 rows of noise.
+    assert sum(quiet.update(float(v)).alarm for v in noise) <= 1
     shifted = np.concatenate([noise[:2000], noise[2000:] + 8])
     det = ValueDetector(learn=300)
     alarms = [i for i, v in enumerate(shifted) if det.update(float(v)).alarm]
-    assert alarms and 2000 <= alarms[0] <= 2003
-    assert len(alarms) == 1
+    # Once at the shift; the new level is not alarmed again while it lasts.
+    assert [i for i in alarms if 2000 <= i < 2500] == [2000]
 
 
 def _daily(minute: datetime, peak: float) -> float:
