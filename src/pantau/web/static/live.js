@@ -4,12 +4,9 @@
   "use strict";
   var me = document.currentScript;
   var slug = me.dataset.slug, lang = me.dataset.lang, tz = me.dataset.tz;
-  // State and layer words come from the page (the server's one table of them).
+  // Every word shown comes from the page, in the reader's language: state and layer
+  // names from the server's one table of them, sentences from the gettext catalogue.
   var named = JSON.parse(me.dataset.words || "{}");
-  var words = {
-    en: {thanks: "Thank you, your report counts.", failed: "Your report could not be sent: "},
-    id: {thanks: "Terima kasih, laporan Anda tercatat.", failed: "Laporan tidak terkirim: "}
-  }[lang === "id" ? "id" : "en"];
 
   // items: [text, link or null]; a link reads as the page's "official status page".
   function fill(id, items) {
@@ -64,10 +61,10 @@
       fetch(form.action, {method: "POST", headers: {"Content-Type": "application/json"},
                           body: JSON.stringify(body), credentials: "same-origin"})
         .then(function (r) {
-          if (r.ok) { out.textContent = words.thanks; form.reset(); return; }
-          return r.json().then(function (j) { out.textContent = words.failed + j.detail; });
+          if (r.ok) { out.textContent = named.thanks; form.reset(); return; }
+          return r.json().then(function (j) { out.textContent = named.failed + " " + j.detail; });
         })
-        .catch(function (err) { out.textContent = words.failed + err; });
+        .catch(function (err) { out.textContent = named.failed + " " + err; });
     });
   }
 })();
