@@ -180,3 +180,63 @@ async def test_odd_answers_are_observed_not_raised() -> None:
     assert (odd.status, odd.body) == (200, "caf\u00e9")
     assert moved.status == 302  # a malformed Location is reported, not followed
     assert invalid.error is ErrorKind.TARGET_REFUSED
+
+
+def recorder(seen: list[tuple[str, dict[str, str], bytes]]) -> web.Application:
+    async def record(request: web.Request) -> web.Response:
+        seen.append((request.method, dict(request.headers), await request.read()))
+        return web.Response(text="landed")
+
+    a = web.Application()
+    a.router.add_route("*", "/landing", record)
+    return a
+
+
+def redirector(target: str) -> web.Application:
+    async def bounce(request: web.Request) -> web.Response:
+        status = int(request.match_info["status"])
+        return web.Response(status=status, headers={"Location": target})
+
+    a = web.Application()
+    a.router.add_route("*", "/bounce/{status}", bounce)
+    return a
+
+
+SECRETS = {"Authorization": "Bearer s3cret", "Cookie": "session=abc",
+           "Content-Type": "application/json", "X-Probe": "kept"}
+
+
+@pytest.mark.parametrize(("status", "method", "body"), [
+    (301, "GET", b""), (302, "GET", b""), (303, "GET", b""),
+    (307, "POST", b'{"q": 1}'), (308, "POST", b'{"q": 1}'),
+])
+async def test_a_redirect_to_another_origin_carries_no_credentials(
+    status: int, method: str, body: bytes
+) -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+    async with (serve(recorder(seen)) as other,
+                serve(redirector(f"http://127.0.0.1:{other}/landing")) as port,
+                HttpProber(DnsClient(), OPEN) as prober):
+        obs = await prober.check(HttpCheck(f"http://127.0.0.1:{port}/bounce/{status}",
+                                           method="POST", headers=SECRETS, body=b'{"q": 1}'))
+    assert obs.status == 200 and len(seen) == 1
+    got_method, headers, got_body = seen[0]
+    assert (got_method, got_body) == (method, body)
+    assert "Authorization" not in headers and "Cookie" not in headers
+    assert headers["X-Probe"] == "kept"
+    assert ("Content-Type" in headers) == (method == "POST")
+
+
+async def test_a_redirect_within_the_origin_keeps_the_credentials() -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+    app = recorder(seen)
+
+    async def bounce(_: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("/landing")
+
+    app.router.add_post("/bounce", bounce)
+    async with serve(app) as port, HttpProber(DnsClient(), OPEN) as prober:
+        await prober.check(HttpCheck(f"http://127.0.0.1:{port}/bounce", method="POST",
+                                     headers=SECRETS, body=b"x"))
+    assert [(m, h["Authorization"], h["Cookie"], b) for m, h, b in seen] == [
+        ("POST", "Bearer s3cret", "session=abc", b"x")]

@@ -33,6 +33,11 @@ from pantau.probes.ssrf import Guard, TargetRefused
 
 USER_AGENT = "pantau-probe/0.1 (+https://github.com/pantau)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Headers that speak for the requester to one origin: never handed on to another.
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Headers that describe a body: gone with the body when a redirect turns it into a GET.
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding",
+                           "transfer-encoding"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,37 @@ class HttpCheck:
     timeout: float = 10.0
     min_cert_days: float | None = None
     slow_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What one hop of a check sends."""
+
+    url: URL
+    method: str
+    headers: Mapping[str, str]
+    body: bytes | None
+
+
+def redirected(request: Request, status: int, target: URL) -> Request:
+    """The request a redirect leads to, made as browsers and httpx make it.
+
+    303, and 301 or 302 after a POST, become a GET without the body (and its headers);
+    307 and 308 repeat the request as it was. Credentials and cookies go to another
+    origin (scheme, host or port) never, so a redirect cannot make a probe hand them
+    to a host its operator did not name.
+    """
+    method, body, headers = request.method, request.body, dict(request.headers)
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None
+        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
+    if _origin(target) != _origin(request.url):
+        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
+    return Request(target, method, headers, body)
+
+
+def _origin(url: URL) -> tuple[str, str, int | None]:
+    return url.scheme, (url.raw_host or "").rstrip(".").lower(), url.port
 
 
 @dataclass(slots=True)
@@ -188,20 +224,21 @@ class HttpProber:
         except ValueError as exc:
             return self._failed(check, Phase.TARGET, ErrorKind.TARGET_REFUSED,
                                 f"invalid URL: {exc}", started, Timings())
-        method, body = check.method.upper(), check.body
+        request = Request(url, check.method.upper(), check.headers, check.body)
         for _ in range(check.max_redirects + 1):
-            result = await self._hop(check, url, method, body, started)
+            result = await self._hop(check, request, started)
             if isinstance(result, Observation):
                 return result
-            url, method, body = result
+            request = result
         return self._failed(check, Phase.RESPONSE, ErrorKind.TOO_MANY_REDIRECTS,
                             f"more than {check.max_redirects} redirects", started, Timings())
 
     async def _hop(
-        self, check: HttpCheck, url: URL, method: str, body: bytes | None, started: float
-    ) -> Observation | tuple[URL, str, bytes | None]:
-        """One request; returns the next hop's target when following a redirect."""
+        self, check: HttpCheck, request: Request, started: float
+    ) -> Observation | Request:
+        """One request; returns the next hop's request when following a redirect."""
         assert self._session is not None, "use HttpProber as an async context manager"
+        url = request.url
         host = (url.raw_host or "").rstrip(".")
         if url.scheme not in ("http", "https") or not host:
             return self._failed(check, Phase.TARGET, ErrorKind.TARGET_REFUSED,
@@ -223,10 +260,10 @@ class HttpProber:
         remaining = check.timeout - (time.perf_counter() - started)
         try:
             async with self._session.request(
-                method,
+                request.method,
                 url,
-                headers=dict(check.headers),
-                data=body,
+                headers=dict(request.headers),
+                data=request.body,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=max(remaining, 0.001)),
             ) as resp:
@@ -245,9 +282,7 @@ class HttpProber:
         location = headers.get("location")
         if check.follow_redirects and status in _REDIRECTS and location:
             with contextlib.suppress(ValueError):  # a malformed Location is not followed
-                next_url = url.join(URL(location))
-                next_method = "GET" if status == 303 else method
-                return next_url, next_method, None if status == 303 else body
+                return redirected(request, status, url.join(URL(location)))
         try:
             text = raw.decode(charset, errors="replace")
         except LookupError:  # a charset Python does not know: read it as UTF-8
