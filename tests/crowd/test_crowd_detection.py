@@ -27,9 +27,8 @@ class CountingPath:
 
     def __init__(self, services: list[str]) -> None:
         self.services = services
-        self.now = 0.0
         self.hasher = Hasher(b"test-secret")
-        self.gate = MemoryGate(voices=3, clock=lambda: self.now)
+        self.gate = MemoryGate(voices=3)
         self.scorer = CrowdScorer(CountConfig())
         self.pending: list[ReportRow] = []
         self.minute: datetime | None = None
@@ -38,9 +37,8 @@ class CountingPath:
     async def feed(self, reports: Iterable[Raw]) -> None:
         for at, service, client_id, address in reports:
             self._advance_to(minute_of(at))
-            self.now = at.timestamp()
             who = self.hasher.reporter(at.date(), client_id, origin(ip_address(address)))
-            counted = await self.gate.admit(service, who.reporter, who.network)
+            counted = await self.gate.admit(service, who.reporter, who.network, at.timestamp())
             self.pending.append(ReportRow(service, at, who.network, "website", None, None, counted))
 
     def _advance_to(self, minute: datetime) -> None:

@@ -16,31 +16,20 @@ from pantau.crowd.limiter import ReportLimiter
 from tests.services import REDIS_URL, unavailable
 
 
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_memory_gate_dedupes_for_thirty_minutes() -> None:
-    clock = Ticks()
-    gate = MemoryGate(voices=3, clock=clock)
-    assert await gate.admit("chatgpt", "r1", "n1")
-    assert not await gate.admit("chatgpt", "r1", "n1")
-    assert await gate.admit("gmail", "r1", "n1")  # another service counts separately
-    clock.now = 29 * 60
-    assert not await gate.admit("chatgpt", "r1", "n1")
-    clock.now = 30 * 60 + 1
-    assert await gate.admit("chatgpt", "r1", "n1")
+    gate = MemoryGate(voices=3)
+    assert await gate.admit("chatgpt", "r1", "n1", 0.0)
+    assert not await gate.admit("chatgpt", "r1", "n1", 0.0)
+    assert await gate.admit("gmail", "r1", "n1", 0.0)  # another service counts separately
+    assert not await gate.admit("chatgpt", "r1", "n1", 29 * 60)
+    assert await gate.admit("chatgpt", "r1", "n1", 30 * 60 + 1)
 
 
 async def test_memory_gate_caps_voices_per_network() -> None:
-    gate = MemoryGate(voices=3, clock=Ticks())
-    admitted = [await gate.admit("chatgpt", f"r{i}", "n1") for i in range(10)]
+    gate = MemoryGate(voices=3)
+    admitted = [await gate.admit("chatgpt", f"r{i}", "n1", 0.0) for i in range(10)]
     assert admitted == [True] * 3 + [False] * 7
-    assert await gate.admit("chatgpt", "r99", "n2")
+    assert await gate.admit("chatgpt", "r99", "n2", 0.0)
 
 
 @pytest.fixture
@@ -60,10 +49,10 @@ async def test_redis_gate_shares_the_rules(redis: Redis) -> None:
     service = f"svc-{uuid.uuid4().hex[:8]}"
     gates: list[CountGate] = [RedisGate(redis, voices=2), RedisGate(redis, voices=2)]
     # Two processes: the second sees what the first counted.
-    assert await gates[0].admit(service, "r1", "n1")
-    assert not await gates[1].admit(service, "r1", "n1")
-    assert await gates[1].admit(service, "r2", "n1")
-    assert not await gates[0].admit(service, "r3", "n1")
+    assert await gates[0].admit(service, "r1", "n1", 0.0)
+    assert not await gates[1].admit(service, "r1", "n1", 0.0)
+    assert await gates[1].admit(service, "r2", "n1", 0.0)
+    assert not await gates[0].admit(service, "r3", "n1", 0.0)
     ttl = await redis.ttl(f"pantau:crowd:r:{service}:r1")
     assert 0 < ttl <= 30 * 60
 
@@ -71,13 +60,13 @@ async def test_redis_gate_shares_the_rules(redis: Redis) -> None:
 async def test_limiter_per_address_and_per_network() -> None:
     limiter = ReportLimiter("3/minute", "5/minute")
     a = origin(ip_address("203.0.113.1"))
-    assert [await limiter.check(a) for _ in range(3)] == [None] * 3
-    wait = await limiter.check(a)
+    assert [await limiter.check(a, 0.0) for _ in range(3)] == [None] * 3
+    wait = await limiter.check(a, 0.0)
     assert wait is not None and 1 <= wait <= 60
     # Other addresses in the same /24 share the network's budget of 5.
-    results = [await limiter.check(origin(ip_address(f"203.0.113.{i}"))) for i in range(2, 6)]
+    results = [await limiter.check(origin(ip_address(f"203.0.113.{i}")), 0.0) for i in range(2, 6)]
     assert results[:1] == [None] and all(r is not None for r in results[2:])
-    assert await limiter.check(origin(ip_address("198.51.100.1"))) is None
+    assert await limiter.check(origin(ip_address("198.51.100.1")), 0.0) is None
 
 
 @pytest.mark.redis
@@ -87,7 +76,7 @@ async def test_limiter_on_redis_is_shared(redis: Redis) -> None:
     other = Redis.from_url(REDIS_URL)
     first = ReportLimiter("2/minute", "100/minute", redis)
     second = ReportLimiter("2/minute", "100/minute", other)
-    assert await first.check(a) is None
-    assert await second.check(a) is None
-    assert await first.check(a) is not None
+    assert await first.check(a, 0.0) is None
+    assert await second.check(a, 0.0) is None
+    assert await first.check(a, 0.0) is not None
     await other.aclose()

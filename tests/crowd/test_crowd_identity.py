@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from ipaddress import ip_address, ip_network
 
 import pytest
-from pydantic import ValidationError
 
-from pantau.crowd.identity import Hasher, Origin, client_address, network_of, origin
+from pantau.crowd.identity import Hasher, Origin, Proxies, network_of, origin
 from pantau.crowd.ingest import report_id
-from pantau.crowd.validate import ReportIn, normalise_text
+from pantau.crowd.validate import Invalid, Malformed, decode_report, normalise_text
 
-PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
+PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
+
+
+def at(text: str) -> Origin:
+    return origin(ip_address(text))
 
 
 def test_forwarded_for_is_believed_only_through_trusted_proxies() -> None:
-    assert client_address("127.0.0.1", "203.0.113.9", PROXY) == ip_address("203.0.113.9")
+    proxies = Proxies(PROXY)
+    assert proxies.origin("127.0.0.1", "203.0.113.9") == at("203.0.113.9")
     # The peer is not a proxy: the header is the client's own claim, ignored.
-    assert client_address("198.51.100.7", "203.0.113.9", PROXY) == ip_address("198.51.100.7")
+    assert proxies.origin("198.51.100.7", "203.0.113.9") == at("198.51.100.7")
     # Two trusted hops; the client forged a leftmost entry that must not be used.
     chain = "1.2.3.4, 203.0.113.9, 10.1.1.1"
-    assert client_address("127.0.0.1", chain, PROXY) == ip_address("203.0.113.9")
-    assert client_address("127.0.0.1", "garbage", PROXY) == ip_address("127.0.0.1")
-    assert client_address("127.0.0.1", None, PROXY) == ip_address("127.0.0.1")
-    assert client_address(None, "203.0.113.9", PROXY) is None
+    assert proxies.origin("127.0.0.1", chain) == at("203.0.113.9")
+    assert proxies.origin("127.0.0.1", "1.2.3.4, 203.0.113.9 ,, 10.1.1.1,") == at("203.0.113.9")
+    assert proxies.origin("127.0.0.1", "garbage") == at("127.0.0.1")
+    assert proxies.origin("127.0.0.1", "203.0.113.09") == at("127.0.0.1")  # not a dotted quad
+    assert proxies.origin("127.0.0.1", None) == at("127.0.0.1")
+    assert proxies.origin(None, "203.0.113.9") is None
+    assert proxies.origin("nonsense", "203.0.113.9") is None
+    # IPv6 proxies and clients, and an IPv4 client written the IPv6 way.
+    assert proxies.origin("fd00::1", "2001:db8:1:2::5") == at("2001:db8:1:2::5")
+    assert proxies.origin("127.0.0.1", "2001:DB8:1:2:0::5") == at("2001:db8:1:2::5")
+    assert proxies.origin("127.0.0.1", "::ffff:203.0.113.77").network == "203.0.113.0/24"
+    assert proxies.origin("2001:db8::1", "203.0.113.9") == at("2001:db8::1")
 
 
 def test_networks_are_slash_24_and_slash_48() -> None:
@@ -52,18 +64,29 @@ def test_reporter_hash_hides_the_address_and_changes_every_day() -> None:
 
 
 def test_report_validation() -> None:
-    ok = ReportIn.model_validate({"category": "website", "region": " id-jk ", "text": "502\x07"})
-    assert ok.region == "ID-JK" and ok.text == "502"
-    for bad in (
-        {"category": "coffee"},
-        {"category": 5},
-        {},
-        {"category": "app", "text": "x" * 281},
-        {"category": "app", "region": "Jakarta"},
-        {"category": "app", "extra": 1},
+    ok = decode_report(b'{"category": "website", "region": " id-jk ", "text": " 502\\u0007 "}')
+    assert ok.category == "website" and ok.region == "ID-JK" and ok.text == "502"
+    bare = decode_report(b'{"category": "app", "region": " ", "text": "\\u0000"}')
+    assert bare.region is None and bare.text is None
+    assert decode_report(b'{"category": "app", "text": "%b"}' % (b"x" * 280)).text == "x" * 280
+    for body, field in (
+        (b'{"category": "coffee"}', "category"),
+        (b'{"category": 5}', "category"),
+        (b"{}", "category"),
+        (b'{"category": "app", "text": "%b"}' % (b"x" * 281), "text"),
+        (b'{"category": "app", "text": 5}', "text"),
+        (b'{"category": "app", "region": "Jakarta"}', "region"),
+        (b'{"category": "app", "extra": 1}', "extra"),
+        (b'["website"]', ""),
     ):
-        with pytest.raises(ValidationError):
-            ReportIn.model_validate(bad)
+        with pytest.raises(Invalid) as caught:
+            decode_report(body)
+        assert caught.value.field == field, body
+        assert caught.value.unknown == (field == "extra"), body
+    for body, byte, utf8 in ((b"{not json", 1, False), (b'{"category": "\xff"}', 14, True)):
+        with pytest.raises(Malformed) as bad:
+            decode_report(body)
+        assert (bad.value.at, bad.value.utf8) == (byte, utf8), body
 
 
 def test_error_texts_fold_together() -> None:
@@ -74,8 +97,8 @@ def test_error_texts_fold_together() -> None:
 
 
 def test_report_ids_grow_with_time_and_do_not_repeat() -> None:
-    start = datetime(2025, 1, 23, 11, 0, tzinfo=UTC)
-    ids = [report_id(start + timedelta(milliseconds=k)) for k in range(0, 5000, 7)]
+    start = datetime(2025, 1, 23, 11, 0, tzinfo=UTC).timestamp()
+    ids = [report_id(start + k / 1000) for k in range(0, 5000, 7)]
     same_ms = [report_id(start) for _ in range(1000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert len(set(same_ms)) == 1000

@@ -9,9 +9,7 @@ INCR with expiry) when several processes share the work.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -20,21 +18,15 @@ WINDOW_SECONDS = 30 * 60
 
 
 class CountGate(Protocol):
-    async def admit(self, service: str, reporter: str, network: str) -> bool:
-        """True if this report counts as a new voice."""
+    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
+        """True if this report, at `now` (seconds), counts as a new voice."""
         ...
 
 
 class MemoryGate:
-    def __init__(
-        self,
-        voices: int,
-        window: float = WINDOW_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, voices: int, window: float = WINDOW_SECONDS) -> None:
         self._voices = voices
         self._window = window
-        self._clock = clock
         # Insertion-ordered by first sighting, so expiry only ever looks at the front.
         self._reporters: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._networks: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
@@ -46,8 +38,7 @@ class MemoryGate:
         while networks and now - next(iter(networks.values()))[0] >= self._window:
             networks.popitem(last=False)
 
-    async def admit(self, service: str, reporter: str, network: str) -> bool:
-        now = self._clock()
+    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
         self._expire(now)
         if (service, reporter) in self._reporters:
             return False
@@ -65,7 +56,8 @@ class RedisGate:
         self._voices = voices
         self._window = window
 
-    async def admit(self, service: str, reporter: str, network: str) -> bool:
+    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
+        # Redis keeps the time: its keys expire by themselves.
         seen = await self._redis.set(
             f"pantau:crowd:r:{service}:{reporter}", 1, nx=True, ex=self._window
         )

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 
 from redis.asyncio import Redis
 
 from pantau.clock import Clock
 from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
-from pantau.crowd.identity import Hasher, Network, client_address, origin, tokens
+from pantau.crowd.identity import Hasher, Network, Proxies, tokens
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
@@ -40,14 +39,15 @@ def clean_client_id(value: str | None) -> str | None:
     return value if value and _CLIENT_ID.fullmatch(value) else None
 
 
-def report_id(at: datetime) -> str:
-    """32 hex digits: the time in milliseconds, then 80 random bits (as UUIDv7 does).
+def report_id(seconds: float) -> str:
+    """32 hex digits: the time (Unix seconds) in milliseconds, then 80 random bits (as
+    UUIDv7 does).
 
     Ids that grow with time are appended at the right edge of the primary key's
     B-tree; random ones dirtied a different page per report, and every dirty page
     is written to the WAL at each group commit.
     """
-    return f"{int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF:012x}{tokens.take(10).hex()}"
+    return f"{int(seconds * 1000) & 0xFFFF_FFFF_FFFF:012x}{tokens.take(10).hex()}"
 
 
 class Ingest:
@@ -64,7 +64,7 @@ class Ingest:
         self._store = store
         self._clock = clock
         self._hasher = Hasher(secret)
-        self._trusted = list(trusted_proxies)
+        self._proxies = Proxies(trusted_proxies)
         self._limiter = limiter
         self._gate = gate
 
@@ -72,16 +72,11 @@ class Ingest:
     def from_settings(
         cls, settings: Settings, store: ReportsStoreMixin, clock: Clock, redis: Redis | None
     ) -> Ingest:
-        def seconds() -> float:
-            return clock.now().timestamp()
-
-        limiter = ReportLimiter(
-            settings.report_limit_address, settings.report_limit_network, redis, clock=seconds
-        )
+        limiter = ReportLimiter(settings.report_limit_address, settings.report_limit_network, redis)
         gate: CountGate = (
             RedisGate(redis, settings.crowd_network_voices)
             if redis is not None
-            else MemoryGate(settings.crowd_network_voices, clock=seconds)
+            else MemoryGate(settings.crowd_network_voices)
         )
         return cls(
             store,
@@ -105,27 +100,30 @@ class Ingest:
 
         Raises `NoAddress`, `RateLimited`, or the store's `Overloaded`.
         """
-        address = client_address(peer, forwarded_for, self._trusted)
-        if address is None:
+        where = self._proxies.origin(peer, forwarded_for)
+        if where is None:
             raise NoAddress("cannot tell the client's address")
-        where = origin(address)
-        wait = await self._limiter.check(where)
+        # One reading of the clock for the limits, the dedupe window, the hash's day and
+        # the stored time: each reading costs more than a microsecond through `Clock`.
+        now = self._clock.now()
+        seconds = now.timestamp()
+        wait = await self._limiter.check(where, seconds)
         if wait is not None:
             raise RateLimited(wait)
-        now = self._clock.now()
         who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
-        counted = await self._gate.admit(service, who.reporter, who.network)
+        counted = await self._gate.admit(service, who.reporter, who.network, seconds)
+        text = report.text
         return await self._store.add_report(
             NewReport(
-                id=report_id(now),
-                service=service,
-                at=now,
-                reporter=who.reporter,
-                network=who.network,
-                category=report.category.value,
-                region=report.region,
-                text=report.text,
-                text_norm=normalise_text(report.text),
-                counted=counted,
+                report_id(seconds),
+                service,
+                now,
+                who.reporter,
+                who.network,
+                report.category.value,
+                report.region,
+                text,
+                normalise_text(text),
+                counted,
             )
         )

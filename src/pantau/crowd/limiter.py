@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse_many
@@ -55,16 +54,9 @@ class _Window:
 
 
 class ReportLimiter:
-    def __init__(
-        self,
-        per_address: str,
-        per_network: str,
-        redis: Redis | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, per_address: str, per_network: str, redis: Redis | None = None) -> None:
         self._address = parse_many(per_address)
         self._network = parse_many(per_network)
-        self._clock = clock
         self._redis: MovingWindowRateLimiter | None = None
         if redis is not None:
             # limits types its options as scalars, but passes them on to redis-py.
@@ -74,25 +66,29 @@ class ReportLimiter:
                 connection_pool=redis.connection_pool,  # type: ignore[arg-type]
             )
             self._redis = MovingWindowRateLimiter(storage)
-        self._windows = {
-            id(item): _Window(item.amount, item.get_expiry())
-            for item in (*self._address, *self._network)
-        }
+        # In memory: the address's windows and the network's, made once.
+        self._by_address = [_Window(item.amount, item.get_expiry()) for item in self._address]
+        self._by_network = [_Window(item.amount, item.get_expiry()) for item in self._network]
 
-    async def check(self, where: Origin) -> int | None:
-        """Take one report from the budgets; None if allowed, else seconds to wait."""
-        address, network = f"a:{where.address}", f"n:{where.network}"
-        budgets: list[tuple[RateLimitItem, str]] = [
-            *((item, address) for item in self._address),
-            *((item, network) for item in self._network),
-        ]
-        for item, key in budgets:
-            if self._redis is not None:
-                if not await self._redis.hit(item, "report", key):
-                    stats = await self._redis.get_window_stats(item, "report", key)
-                    return max(1, math.ceil(stats.reset_time - time.time()))
-            else:
-                wait = self._windows[id(item)].hit(key, self._clock())
+    async def check(self, where: Origin, now: float) -> int | None:
+        """Take one report from the budgets at `now` (seconds); None if allowed, else
+        seconds to wait. On Redis, the time is Redis's own."""
+        if self._redis is not None:
+            return await self._check_redis(self._redis, where)
+        for windows, key in ((self._by_address, where.address), (self._by_network, where.network)):
+            for window in windows:
+                wait = window.hit(key, now)
                 if wait is not None:
                     return max(1, math.ceil(wait))
+        return None
+
+    async def _check_redis(self, redis: MovingWindowRateLimiter, where: Origin) -> int | None:
+        budgets: list[tuple[RateLimitItem, str]] = [
+            *((item, f"a:{where.address}") for item in self._address),
+            *((item, f"n:{where.network}") for item in self._network),
+        ]
+        for item, key in budgets:
+            if not await redis.hit(item, "report", key):
+                stats = await redis.get_window_stats(item, "report", key)
+                return max(1, math.ceil(stats.reset_time - time.time()))
         return None

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from pantau import __version__
 from pantau.coordination import run_exclusively
@@ -51,6 +52,16 @@ async def _run_job(job: Job, runtime: Runtime) -> None:
             await asyncio.sleep(5)
 
 
+class PantauApp(FastAPI):
+    """FastAPI, with JSON crowd reports answered before any of its layers (issue 5)."""
+
+    fast_reports: reports.FastReports
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.fast_reports.take(scope, receive, send):
+            await super().__call__(scope, receive, send)
+
+
 def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     """Build the app. `jobs` run in the background while the app is up."""
 
@@ -69,7 +80,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
             if runtime.redis is not None:
                 await runtime.redis.aclose()
 
-    app = FastAPI(
+    app = PantauApp(
         title="pantau",
         version=__version__,
         description="Is it down for everyone, or just me? Crowd reports, probes and "
@@ -82,7 +93,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     app.state.catalog = runtime.catalog
     app.state.clock = runtime.clock
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(reports.FastReports)  # JSON crowd reports skip routing (issue 5)
+    app.fast_reports = reports.FastReports(app.state)
     static = resources.files("pantau").joinpath("web/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for router in ROUTERS:

@@ -12,18 +12,25 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from pantau.catalog import Service
 from pantau.crowd.identity import tokens
 from pantau.crowd.ingest import Ingest, NoAddress, RateLimited
-from pantau.crowd.validate import Category, ReportIn
+from pantau.crowd.validate import (
+    MAX_TEXT,
+    Category,
+    Invalid,
+    Malformed,
+    ReportIn,
+    decode_form,
+    decode_report,
+)
 from pantau.signals import Text
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded
@@ -44,7 +51,7 @@ THANKS_BODY = Text(
 REFUSED = Text("Report not sent", "Laporan tidak terkirim")
 BACK = Text("Back to the status page", "Kembali ke halaman status")
 # What a person using the form reads when a report is refused (the API's `detail` is
-# for programs and stays in English).
+# more precise, for whoever writes a program against it).
 FORM_REASONS = {
     400: Text("The report could not be read.", "Laporan tidak dapat dibaca."),
     413: Text("The message is too long.", "Pesannya terlalu panjang."),
@@ -63,14 +70,84 @@ FORM_REASONS = {
         "Saat ini terlalu banyak laporan masuk. Coba lagi sebentar lagi.",
     ),
 }
+_CATEGORIES = ", ".join(c.value for c in Category)
+# The API's refusals: a stable `code` for programs, and a `detail` in the reader's
+# language (Accept-Language, ?lang= or the lang cookie, as the pages choose it).
+DETAILS = {
+    "too_large": Text(
+        f"a report is at most {MAX_REPORT_BYTES} bytes",
+        f"sebuah laporan paling banyak {MAX_REPORT_BYTES} bita",
+    ),
+    "not_utf8": Text(
+        "the body is not valid UTF-8 (byte {at})",
+        "isi permintaan bukan UTF-8 yang sah (bita ke-{at})",
+    ),
+    "not_json": Text(
+        "the body is not valid JSON (byte {at})",
+        "isi permintaan bukan JSON yang sah (bita ke-{at})",
+    ),
+    "not_object": Text(
+        "the body must be a JSON object with a category",
+        "isi permintaan harus berupa objek JSON dengan category",
+    ),
+    "bad_category": Text(
+        f"category: must be one of {_CATEGORIES}",
+        f"category: harus salah satu dari {_CATEGORIES}",
+    ),
+    "bad_region": Text(
+        "region: must be an ISO 3166-2 code such as ID-JK",
+        "region: harus berupa kode ISO 3166-2 seperti ID-JK",
+    ),
+    "bad_text": Text(
+        f"text: must be a string of at most {MAX_TEXT} characters",
+        f"text: harus berupa teks paling banyak {MAX_TEXT} karakter",
+    ),
+    "unknown_field": Text(
+        "{field}: unknown field (allowed: category, region, text)",
+        "{field}: kolom tidak dikenal (yang boleh: category, region, text)",
+    ),
+    "unknown_service": Text(
+        "unknown service {slug!r}; GET /api/v1/services lists them",
+        "layanan {slug!r} tidak dikenal; GET /api/v1/services mendaftar semuanya",
+    ),
+    "unsupported_type": Text(
+        "send application/json (or the page's form)",
+        "kirim application/json (atau formulir halaman)",
+    ),
+    "rate_limited": Text(
+        "too many reports from your network; try again in {wait} s",
+        "terlalu banyak laporan dari jaringan Anda; coba lagi dalam {wait} detik",
+    ),
+    "overloaded": Text(
+        "too many reports right now; try again shortly",
+        "terlalu banyak laporan saat ini; coba lagi sebentar lagi",
+    ),
+    "no_address": Text(
+        "cannot tell the client's address",
+        "alamat klien tidak dapat diketahui",
+    ),
+    "client_gone": Text("the client went away", "klien sudah pergi"),
+}
+_FIELD_CODES = {"category": "bad_category", "region": "bad_region", "text": "bad_text"}
 
 
 class Refused(Exception):
-    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
-        super().__init__(detail)
+    """A report refused: the status, the `code` of DETAILS and what its text needs."""
+
+    def __init__(
+        self, status: int, code: str, retry_after: int | None = None, **params: object
+    ) -> None:
+        super().__init__(code)
         self.status = status
-        self.detail = detail
+        self.code = code
         self.retry_after = retry_after
+        self.params = params
+
+    def detail(self, language: str) -> str:
+        return DETAILS[self.code].get(language).format(**self.params)
+
+    def body(self, language: str) -> bytes:
+        return json.dumps({"detail": self.detail(language), "code": self.code}).encode()
 
 
 def new_client_id() -> str:
@@ -78,55 +155,37 @@ def new_client_id() -> str:
     return base64.urlsafe_b64encode(tokens.take(16)).rstrip(b"=").decode()
 
 
-def _ingest(state: Any) -> Ingest:
-    ingest: Ingest | None = getattr(state, "crowd_ingest", None)
-    if ingest is None:
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """What every report needs, found once per app: the services by slug, the ingest."""
+
+    services: dict[str, Service]
+    ingest: Ingest
+
+
+def _endpoint(state: Any) -> _Endpoint:
+    endpoint: _Endpoint | None = getattr(state, "crowd_endpoint", None)
+    if endpoint is None:
         runtime = state.runtime
         ingest = Ingest.from_settings(
             state.settings, reports_store(state.store), state.clock, runtime.redis
         )
-        state.crowd_ingest = ingest
-    return ingest
+        services = {service.slug: service for service in state.catalog.services}
+        endpoint = state.crowd_endpoint = _Endpoint(services, ingest)
+    return endpoint
 
 
 def _parse(raw: bytes, is_form: bool) -> ReportIn:
     if len(raw) > MAX_REPORT_BYTES:
-        raise Refused(413, f"a report is at most {MAX_REPORT_BYTES} bytes")
+        raise Refused(413, "too_large")
     try:
-        body = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Refused(400, f"the body is not valid UTF-8 (byte {exc.start})") from None
-    data: Any
-    if is_form:
-        fields = parse_qs(body, keep_blank_values=False)
-        data = {k: v[0] for k, v in fields.items() if k in ("category", "region", "text")}
-    else:
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise Refused(400, f"the body is not valid JSON: {exc.msg} at {exc.pos}") from None
-    if not isinstance(data, dict):
-        raise Refused(422, "the body must be a JSON object with a category")
-    try:
-        return ReportIn.model_validate(data)
-    except ValidationError as exc:
-        raise Refused(422, _explain(exc)) from None
-
-
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"])
-        if where == "category" and error["type"] in ("enum", "missing"):
-            choices = ", ".join(c.value for c in Category)
-            parts.append(f"category: must be one of {choices}")
-        elif error["type"] == "extra_forbidden":
-            parts.append(f"{where}: unknown field (allowed: category, region, text)")
-        elif where == "region" and error["type"] == "string_pattern_mismatch":
-            parts.append("region: must be an ISO 3166-2 code such as ID-JK")
-        else:
-            parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
+        return decode_form(raw) if is_form else decode_report(raw)
+    except Malformed as exc:
+        raise Refused(400, "not_utf8" if exc.utf8 else "not_json", at=exc.at) from None
+    except Invalid as exc:
+        if exc.unknown:
+            raise Refused(422, "unknown_field", field=exc.field) from None
+        raise Refused(422, _FIELD_CODES.get(exc.field, "not_object")) from None
 
 
 @router.post(
@@ -187,33 +246,32 @@ async def accept(
 ) -> str:
     """Validate, rate-limit, count and store one report; its id once durable.
 
-    Every refusal is a `Refused` with the status and the sentence to show.
+    Every refusal is a `Refused` with the status and the code of the sentence to show.
     """
-    service: Service | None = state.catalog.get(slug)
+    endpoint = _endpoint(state)
+    service = endpoint.services.get(slug)
     if service is None:
-        raise Refused(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
+        raise Refused(404, "unknown_service", slug=slug)
     is_form = content_type == FORM_TYPE
     if not is_form and content_type not in ("application/json", ""):
-        raise Refused(415, "send application/json (or the page's form)")
+        raise Refused(415, "unsupported_type")
     report = _parse(raw, is_form)
     try:
-        return await _ingest(state).submit(
+        return await endpoint.ingest.submit(
             service.slug, report, client_id=client_id, peer=peer, forwarded_for=forwarded_for
         )
     except RateLimited as exc:
-        raise Refused(429, str(exc), exc.retry_after) from None
+        raise Refused(429, "rate_limited", exc.retry_after, wait=exc.retry_after) from None
     except Overloaded as exc:
-        raise Refused(
-            503, "too many reports right now; try again shortly", exc.retry_after
-        ) from None
-    except NoAddress as exc:
-        raise Refused(400, str(exc)) from None
+        raise Refused(503, "overloaded", exc.retry_after) from None
+    except NoAddress:
+        raise Refused(400, "no_address") from None
 
 
 def _refused(request: Request, service: Service | None, exc: Refused, is_form: bool) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    lang = reader_language(request)
     if is_form and service is not None:
-        lang = reader_language(request)
         response: Response = render(
             request,
             "report_done.html",
@@ -228,15 +286,16 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
         if headers:
             response.headers.update(headers)
         return response
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+    return Response(exc.body(lang), exc.status, headers, media_type="application/json")
 
 
 @router.get("/services/{slug}/reported", include_in_schema=False)
 async def reported(request: Request, slug: str) -> Response:
     service: Service | None = request.app.state.catalog.get(slug)
-    if service is None:
-        return JSONResponse({"detail": f"unknown service {slug!r}"}, status_code=404)
     lang = reader_language(request)
+    if service is None:
+        body = Refused(404, "unknown_service", slug=slug).body(lang)
+        return Response(body, 404, media_type="application/json")
     return render(
         request,
         "report_done.html",
@@ -248,57 +307,67 @@ async def reported(request: Request, slug: str) -> Response:
 
 
 _REPORT_PATH = re.compile(r"^/api/v1/services/([a-z0-9-]+)/reports$")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class FastReports:
-    """ASGI middleware: JSON reports go straight to `accept`, past the framework.
+    """JSON reports answered before the application and all of its layers.
 
-    At outage scale this one endpoint takes nearly all the traffic, and the framework's
-    middleware, routing over every page and dependency solving cost more CPU than
-    the report itself (bench/ingest.py). Same checks and answers as `post_report`;
-    forms and everything else pass through to the application.
+    At outage scale this one endpoint takes nearly all the traffic, and FastAPI's own
+    layers (telemetry checks, body limits, error middleware), routing over every page
+    and dependency solving cost more CPU than the report itself (bench/ingest.py). Same
+    checks and answers as `post_report`; forms and everything else go to the app.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, state: Any) -> None:
+        self._state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = None
-        if scope["type"] == "http" and scope["method"] == "POST":
-            match = _REPORT_PATH.match(scope["path"])
+    async def take(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer `scope` if it is a JSON report; False to leave it to the app."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return False
+        match = _REPORT_PATH.match(scope["path"])
         if match is None:
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == FORM_TYPE:
-            await self.app(scope, receive, send)
-            return
-        client_id = _cookie(headers.get("cookie", ""), CLIENT_COOKIE) or headers.get(CLIENT_HEADER)
+            return False
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if content_type != "application/json":
+            content_type = content_type.split(";")[0].strip().lower()
+            if content_type == FORM_TYPE:
+                return False
+        cookie = headers.get(b"cookie")
+        client_id = _cookie(cookie.decode("latin-1"), CLIENT_COOKIE) if cookie else None
+        if not client_id:
+            client_id = headers.get(CLIENT_HEADER.encode(), b"").decode("latin-1")
         extra: list[tuple[bytes, bytes]] = []
         if not client_id:
             client_id = new_client_id()
-            cookie = f"{CLIENT_COOKIE}={client_id}; Max-Age={YEAR}; Path=/; SameSite=lax; HttpOnly"
-            extra.append((b"set-cookie", cookie.encode()))
+            cookie_value = (
+                f"{CLIENT_COOKIE}={client_id}; Max-Age={YEAR}; Path=/; SameSite=lax; HttpOnly"
+            )
+            extra.append((b"set-cookie", cookie_value.encode()))
+        forwarded_for = headers.get(b"x-forwarded-for")
         try:
             raw = await _read_body(receive)
             client = scope.get("client")
             report_id = await accept(
-                scope["app"].state,
+                self._state,
                 match.group(1),
                 raw,
                 content_type,
                 client_id=client_id,
                 peer=client[0] if client else None,
-                forwarded_for=headers.get("x-forwarded-for"),
+                forwarded_for=forwarded_for.decode("latin-1") if forwarded_for else None,
             )
         except Refused as exc:
             if exc.retry_after:
                 extra.append((b"retry-after", str(exc.retry_after).encode()))
-            await _send(send, exc.status, json.dumps({"detail": exc.detail}).encode(), extra)
+            body = exc.body(reader_language(Request(scope)))
+            await _send(send, exc.status, body, extra)
         else:
             # The id is hex: no escaping needed, and no encoder on the busiest answer.
             await _send(send, 202, b'{"id":"' + report_id.encode() + b'"}', extra)
+        return True
 
 
 def _cookie(header: str, name: str) -> str | None:
@@ -311,21 +380,21 @@ def _cookie(header: str, name: str) -> str | None:
 
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
-    size, more = 0, True
-    while more:
+    size = 0
+    while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise Refused(400, "the client went away")
+            raise Refused(400, "client_gone")
         body: bytes = message.get("body", b"")
         size += len(body)
         if size > MAX_REPORT_BYTES:
-            raise Refused(413, f"a report is at most {MAX_REPORT_BYTES} bytes")
+            raise Refused(413, "too_large")
+        if not message.get("more_body", False):
+            return b"".join([*chunks, body]) if chunks else body
         chunks.append(body)
-        more = bool(message.get("more_body", False))
-    return b"".join(chunks)
 
 
 async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
