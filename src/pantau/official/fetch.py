@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+import httpcore
 import httpx
+from httpcore import SOCKET_OPTION
 
 from pantau.official import errors
 from pantau.probes.resolve import DnsClient, DnsFailure
@@ -16,6 +18,8 @@ MAX_BYTES = 5 * 1024 * 1024
 """Real summaries are tens of kilobytes; a page larger than this is not a status page."""
 
 USER_AGENT = "pantau-official/0.1 (+https://github.com/pantau)"
+CONNECT_SECONDS = 10.0
+"""How long a name may take to resolve when the request sets no connect timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,25 +84,74 @@ async def fetch(
         raise errors.unreachable(url, str(exc) or type(exc).__name__) from None
 
 
-def new_client(guard: Guard | None = None) -> httpx.AsyncClient:
-    """A client for status pages. With a `guard` that forbids private addresses, every
-    request (each redirect too) is refused when its host resolves into a private or
-    internal network: the catalog names the pages, but the vendor's page decides where
-    its redirects and feed links go.
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Opens a connection only to an address it resolved itself and the guard passed.
 
-    The name is checked, then httpx resolves it again to connect, so a name that
-    changes its answer in between (DNS rebinding) is not caught here; the probe engine,
-    which connects to the very address it checked, is the strict one."""
-    hooks: dict[str, list[Any]] = {}
-    if guard is not None and not guard.allow_private:
-        dns = DnsClient()
+    Checking the name in a request hook and letting httpx resolve it again to connect
+    let a name change its answer in between (DNS rebinding) and reach the inside; here
+    the one answer that is checked is the one connected to, as in the probe engine.
+    """
 
-        async def check_target(request: httpx.Request) -> None:
-            host = request.url.host
-            guard.check(host, await dns.addresses(host, lifetime=5.0))
+    def __init__(self, dns: DnsClient, guard: Guard) -> None:
+        self._dns = dns
+        self._guard = guard
+        self._backend = httpcore.AnyIOBackend()
 
-        hooks["request"] = [check_target]
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = self._guard.check(
+            host, await self._dns.addresses(host, lifetime=timeout or CONNECT_SECONDS)
+        )
+        failure = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return await self._backend.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("status pages are fetched over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, dns: DnsClient, guard: Guard) -> None:
+        super().__init__()
+        # httpx takes no network backend; its pool is rebuilt as httpx builds it (verified
+        # TLS, default limits) around ours. httpx is pinned, so the attribute holds.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(dns, guard),
+        )
+
+
+def new_client(guard: Guard | None = None, dns: DnsClient | None = None) -> httpx.AsyncClient:
+    """A client for status pages. With a `guard`, every connection (each redirect's too)
+    goes only to an address that `dns` (the system's resolver by default) gave for the
+    host and the guard passed: the catalog names the pages, but the vendor's page
+    decides where its redirects and feed links go."""
+    transport = None if guard is None else _GuardedTransport(dns or DnsClient(), guard)
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT}, follow_redirects=True, max_redirects=5,
-        event_hooks=hooks,
+        transport=transport,
     )
