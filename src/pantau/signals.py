@@ -94,6 +94,10 @@ class CrowdMinute:
     state: CrowdState
     alarm: bool = False
     """True only in the minute the detector raised the alarm (onset)."""
+    networks_10m: int = 0
+    networks_30m: int = 0
+    """Distinct networks of the last 10 and 30 minutes, this one included. Not a sum of
+    `networks`: one network reporting every minute is one network."""
     categories: Mapping[str, int] = field(default_factory=dict)
     regions: Mapping[str, int] = field(default_factory=dict)
     texts: Mapping[str, int] = field(default_factory=dict)

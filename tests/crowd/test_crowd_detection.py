@@ -39,7 +39,9 @@ class CountingPath:
             self._advance_to(minute_of(at))
             who = self.hasher.reporter(at.date(), client_id, origin(ip_address(address)))
             counted = await self.gate.admit(service, who.reporter, who.network, at.timestamp())
-            self.pending.append(ReportRow(service, at, who.network, "website", None, None, counted))
+            self.pending.append(
+                ReportRow(service, at, who.reporter, who.network, "website", None, None, counted)
+            )
 
     def _advance_to(self, minute: datetime) -> None:
         if self.minute is None:

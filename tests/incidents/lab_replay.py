@@ -18,7 +18,8 @@ import httpx
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
-from pantau.detect.counts import CountDetector
+from pantau.crowd.rollup import RecentNetworks
+from pantau.detect.counts import NETWORK_WINDOWS, CountDetector
 from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
 from pantau.incidents.model import Incident
 from pantau.lab.crowd import SimReport, generate_reports
@@ -77,12 +78,14 @@ class Crowd:
 
     scenario: Scenario
     detectors: dict[str, CountDetector] = field(default_factory=dict)
+    recent: dict[str, RecentNetworks] = field(default_factory=dict)
     history: dict[str, list[CrowdMinute]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         self.rolled = rollup(generate_reports(self.scenario, start=-WARM_UP))
         for spec in self.scenario.services:
             self.detectors[spec.slug] = CountDetector()
+            self.recent[spec.slug] = RecentNetworks(NETWORK_WINDOWS)
         minute = self.scenario.start - WARM_UP
         while minute < self.scenario.start:
             self.step(minute)
@@ -94,9 +97,12 @@ class Crowd:
             r = self.rolled.get((slug, minute), {})
             reporters = sum(r.get("categories", Counter()).values())
             networks = len(r.get("networks", Counter()))
-            s = det.update(minute, reporters, networks)
+            self.recent[slug].add(minute, r.get("networks", Counter()))
+            ten, thirty = distinct = self.recent[slug].counts(minute)
+            s = det.update(minute, reporters, distinct)
             cm = CrowdMinute(service=slug, minute=minute, reporters=reporters,
-                             networks=networks, expected=s.expected, score=s.score,
+                             networks=networks, networks_10m=ten, networks_30m=thirty,
+                             expected=s.expected, score=s.score,
                              state=s.state, alarm=s.alarm,
                              categories=dict(r.get("categories", {})),
                              regions=dict(r.get("regions", {})),

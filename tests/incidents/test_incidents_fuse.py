@@ -162,9 +162,11 @@ def test_edge_failure_names_the_cdn() -> None:
     assert all(b.edge is False for b in a.boxes)
 
 
-def _amber(n: int, reporters: int, networks: int) -> CrowdMinute:
+def _amber(n: int, reporters: int, networks: int, distinct: int | None = None) -> CrowdMinute:
+    """`networks` a minute, new ones each minute unless `distinct` says how many in ten."""
     return CrowdMinute(service="chatgpt", minute=minute(n), reporters=reporters,
-                       networks=networks, expected=0.3, score=0.6, state=CrowdState.POSSIBLE,
+                       networks=networks, networks_10m=distinct or 10 * networks,
+                       expected=0.3, score=0.6, state=CrowdState.POSSIBLE,
                        categories={"login": reporters})
 
 
@@ -177,6 +179,12 @@ def test_lasting_amber_crowd_from_many_networks_is_a_login_problem() -> None:
     flood = [_amber(n, 3, 1) for n in range(12)]
     a = fuse("chatgpt", minute(12), _amber(12, 3, 1), all_ok(minute(12)), None, "cloudflare",
              crowd_recent=flood)
+    assert a.state is ServiceState.OPERATIONAL
+    # Three networks a minute, but the same three every minute: a sum over minutes
+    # would see as many networks as reporters; they are three.
+    same = [_amber(n, 3, 3, distinct=3) for n in range(12)]
+    a = fuse("chatgpt", minute(12), _amber(12, 3, 3, distinct=3), all_ok(minute(12)), None,
+             "cloudflare", crowd_recent=same)
     assert a.state is ServiceState.OPERATIONAL
     # A short amber spell is not enough either.
     a = fuse("chatgpt", minute(12), _amber(12, 3, 3), all_ok(minute(12)), None, "cloudflare",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pantau.store.reports import ReportRow
 
@@ -14,8 +14,14 @@ TOP_TEXTS = 5
 
 @dataclass(slots=True)
 class Rollup:
-    """One service's minute. Only counted reports (new voices) are included, so a
-    reporter repeating themselves, or a flood from one network, adds nothing."""
+    """One service's minute.
+
+    Reporters, networks and regions come from counted reports (new voices) only, so
+    a reporter repeating themselves, or a flood from one network, adds nothing to
+    them. Categories and texts count distinct reporters: a repeat adds the details
+    its reporter has not given yet within the rollup (a new category, a new error
+    text), never the same detail twice.
+    """
 
     reporters: int = 0
     networks: set[str] = field(default_factory=set)
@@ -31,17 +37,66 @@ def minute_of(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def rollup(rows: Iterable[ReportRow]) -> dict[tuple[str, datetime], Rollup]:
+def rollup(
+    rows: Iterable[ReportRow], since: datetime | None = None
+) -> dict[tuple[str, datetime], Rollup]:
+    """Roll up rows, oldest first. Rows before `since` are only what their reporters
+    said already (the store reads them for repeats); they are not counted again."""
     out: dict[tuple[str, datetime], Rollup] = {}
+    said: set[tuple[str, str, str, str]] = set()
+
+    def new(row: ReportRow, kind: str, detail: str) -> bool:
+        key = (row.service, row.reporter, kind, detail)
+        if key in said:
+            return False
+        said.add(key)
+        return True
+
     for row in rows:
-        if not row.counted:
+        if since is not None and row.at < since:
+            new(row, "category", row.category)
+            if row.text_norm:
+                new(row, "text", row.text_norm)
             continue
         r = out.setdefault((row.service, minute_of(row.at)), Rollup())
-        r.reporters += 1
-        r.networks.add(row.network)
-        r.categories[row.category] += 1
-        if row.region:
-            r.regions[row.region] += 1
-        if row.text_norm:
+        if row.counted:
+            r.reporters += 1
+            r.networks.add(row.network)
+            if row.region:
+                r.regions[row.region] += 1
+        if new(row, "category", row.category):
+            r.categories[row.category] += 1
+        if row.text_norm and new(row, "text", row.text_norm):
             r.texts[row.text_norm] += 1
     return out
+
+
+@dataclass(slots=True)
+class RecentNetworks:
+    """The distinct networks of one service's counted reports over the last minutes,
+    for windows of several lengths. A network reporting in many minutes is one network."""
+
+    windows: tuple[int, ...]
+    _minutes: dict[datetime, frozenset[str]] = field(default_factory=dict)
+
+    def add(self, minute: datetime, networks: Iterable[str]) -> None:
+        """Note a minute's networks (again: the same minute noted twice is kept once)."""
+        self._minutes[minute] = frozenset(networks)
+        oldest = minute - timedelta(minutes=max(self.windows) - 1)
+        for old in [m for m in self._minutes if m < oldest]:
+            del self._minutes[old]
+
+    def holds(self, minute: datetime) -> bool:
+        return minute in self._minutes
+
+    def counts(self, minute: datetime) -> tuple[int, ...]:
+        """Distinct networks in each window ending with `minute`."""
+        out = []
+        for window in self.windows:
+            first = minute - timedelta(minutes=window - 1)
+            seen: set[str] = set()
+            for m, networks in self._minutes.items():
+                if first <= m <= minute:
+                    seen |= networks
+            out.append(len(seen))
+        return tuple(out)

@@ -106,8 +106,11 @@ class SeasonalBaseline:
         slot, _ = _position(minute)
         s, k = self._slots[slot], self.config.shrink_minutes
         evidence = s.total + k * self._level.value
-        unseen = k / (s.weight + k)
-        return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * unseen
+        # The borrowed part's error enters the estimate scaled by its weight, so its
+        # variance by the square: all of it for a new slot, next to none once a slot
+        # has weeks of its own data (whose error the learnt dispersion measures).
+        borrowed = k / (s.weight + k)
+        return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * borrowed * borrowed
 
     def learn(self, minute: datetime, count: float) -> None:
         """Fold a normal minute in; counts far above expected are capped first."""

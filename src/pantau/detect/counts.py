@@ -9,10 +9,11 @@ minutes, and the doubt of a baseline that rests on few reports (the Gamma-Poisso
 posterior predictive) or on a time of day not seen yet, so a new service is
 judged cautiously instead of not at all.
 
-A detection also needs at least `min_networks` more network-voices in the last
-10 minutes than the level expected then (plus its normal fluctuation): the surplus
-itself must come from many networks. A flood from a handful of networks (however
-many client ids it forges) can push the state to `possible`, never to `detected`.
+A detection also needs at least `min_networks` more distinct networks in the last
+10 (or 30) minutes than the reporters expected then (plus their normal fluctuation):
+the surplus itself must come from many networks. A flood from a handful of networks
+(however many client ids it forges, however long it lasts) can push the state to
+`possible`, never to `detected`.
 
 This and `values.ValueDetector` share the same core: an observation reduced to an
 upper-tail probability at several time scales, Bonferroni-corrected, turned into
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,7 +39,11 @@ from pantau.signals import CrowdState
 COUNT_THRESHOLDS = Thresholds(possible_at=3.0, detect_at=6.0, clear_at=2.0, clear_after=15)
 
 
-NETWORK_WINDOW = 10
+NETWORK_WINDOWS = (10, 30)
+"""Minutes over which distinct networks are counted for a detection. The short window
+lets a sharp surge through within minutes; the long one lets a modest but lasting
+surge on a small service gather enough networks. Counted as distinct networks, a
+flood from a few networks stays a few networks however long the window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +78,16 @@ class CountDetector:
     baseline: SeasonalBaseline = field(init=False)
     _observed: deque[int] = field(init=False)
     _expected: deque[float] = field(init=False)
-    _networks: deque[int] = field(init=False)
     _machine: Hysteresis = field(init=False)
     _dispersion: float = 0.0
     _seen: int = 0
     _abnormal_for: int = 0
 
     def __post_init__(self) -> None:
-        horizon = max(self.config.scales)
+        horizon = max(*self.config.scales, *NETWORK_WINDOWS)
         self.baseline = SeasonalBaseline(self.config.baseline)
         self._observed = deque(maxlen=horizon)
         self._expected = deque(maxlen=horizon)
-        # A short window: a real surge brings new networks every minute, while a
-        # long window would mostly add the noise of normal traffic to overcome.
-        self._networks = deque(maxlen=NETWORK_WINDOW)
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
 
@@ -93,13 +95,17 @@ class CountDetector:
     def state(self) -> CrowdState:
         return self._machine.state
 
-    def update(self, minute: datetime, reporters: int, networks: int) -> CountScore:
-        """Score one minute; minutes must be fed in order, gaps as zero counts."""
+    def update(self, minute: datetime, reporters: int, networks: Sequence[int]) -> CountScore:
+        """Score one minute; minutes must be fed in order, gaps as zero counts.
+
+        `networks[i]` is the number of distinct networks among the counted reports of
+        the last NETWORK_WINDOWS[i] minutes, this one included (not a sum of
+        per-minute counts: one network reporting every minute is still one network).
+        """
         cfg = self.config
         expected = self.baseline.expected(minute)
         self._observed.append(reporters)
         self._expected.append(expected)
-        self._networks.append(networks)
         self._seen += 1
         dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
         best = 1.0
@@ -109,10 +115,12 @@ class CountDetector:
                 break
             best = min(best, nb_upper(sum(observed[-k:]), sum(expect[-k:]), dispersion))
         level = surprise(best * len(cfg.scales))
-        recent_expected = sum(expect[-len(self._networks) :])
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
         # a flood's few networks does not make up the difference.
-        surplus_networks = sum(self._networks) - recent_expected - 3 * math.sqrt(recent_expected)
+        surplus_networks = max(
+            distinct - sum(expect[-w:]) - 3 * math.sqrt(sum(expect[-w:]))
+            for w, distinct in zip(NETWORK_WINDOWS, networks, strict=True)
+        )
         may_detect = self._seen > cfg.learn_minutes and surplus_networks >= cfg.min_networks
         state, alarm = self._machine.step(level, may_detect)
         self._abnormal_for = 0 if state is not CrowdState.DETECTED else self._abnormal_for + 1

@@ -1,10 +1,12 @@
 """The crowd detector's minute job in `pantau serve`: rollups in, `CrowdMinute` rows out.
 
-Each complete minute, for every catalog service: roll up the minute's counted
-reports, score it with that service's `CountDetector`, and store the result
-(written for every minute, zeros included, so pages can draw reports against the
-expected level). On start the detectors replay the stored minutes of the last week,
-so a restart neither forgets the baseline nor raises an alarm twice.
+Each complete minute, for every catalog service: roll up the minute's reports,
+score it with that service's `CountDetector`, and store the result (written for
+every minute, zeros included, so pages can draw reports against the expected
+level). On start the detectors replay the stored minutes of the last week, so a
+restart neither forgets the baseline nor raises an alarm twice; the first minute
+scored after a start also reads the reports of the half hour before it, so the
+distinct networks of the detector's windows are complete from the start.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pantau.crowd.rollup import Rollup, minute_of, rollup
+from pantau.crowd.gates import WINDOW_SECONDS
+from pantau.crowd.rollup import RecentNetworks, Rollup, minute_of, rollup
 from pantau.detect.baseline import BaselineConfig
-from pantau.detect.counts import CountConfig, CountDetector
+from pantau.detect.counts import NETWORK_WINDOWS, CountConfig, CountDetector
 from pantau.runtime import Runtime
 from pantau.settings import Settings
 from pantau.signals import CrowdMinute
@@ -30,6 +33,8 @@ MAX_CATCH_UP = timedelta(days=1)
 COMMIT_GRACE_SECONDS = 2.0
 """A minute is scored this long after it ends, so its last group commits have landed."""
 PURGE_EVERY = timedelta(hours=1)
+REPEATS_WITHIN = timedelta(seconds=WINDOW_SECONDS)
+"""A repeat adds details unless its reporter gave them this long before (the gate's window)."""
 
 
 def count_config(settings: Settings) -> CountConfig:
@@ -45,6 +50,7 @@ class CrowdScorer:
 
     config: CountConfig
     detectors: dict[str, CountDetector] = field(default_factory=dict)
+    recent: dict[str, RecentNetworks] = field(default_factory=dict)
     last_minute: datetime | None = None
 
     def _detector(self, service: str) -> CountDetector:
@@ -52,6 +58,12 @@ class CrowdScorer:
         if det is None:
             det = self.detectors[service] = CountDetector(self.config)
         return det
+
+    def _recent(self, service: str) -> RecentNetworks:
+        recent = self.recent.get(service)
+        if recent is None:
+            recent = self.recent[service] = RecentNetworks(NETWORK_WINDOWS)
+        return recent
 
     def replay(self, history: list[CrowdMinute], services: list[str]) -> None:
         """Re-learn from stored minutes (gaps count as quiet minutes)."""
@@ -65,25 +77,44 @@ class CrowdScorer:
             stored = by_minute.get(minute, {})
             for service in services:
                 seen = stored.get(service)
-                self._detector(service).update(
-                    minute, seen.reporters if seen else 0, seen.networks if seen else 0
-                )
+                networks = (seen.networks_10m, seen.networks_30m) if seen else (0, 0)
+                self._detector(service).update(minute, seen.reporters if seen else 0, networks)
             minute += MINUTE
         self.last_minute = last
+
+    def reads_from(self, first: datetime, services: list[str]) -> datetime:
+        """Where the reports to score minutes from `first` on must be read from: earlier
+        when the networks of the minutes before are not held (after a start)."""
+        before = first - MINUTE
+        if all(self._recent(s).holds(before) for s in services):
+            return first
+        return first - timedelta(minutes=max(NETWORK_WINDOWS) - 1)
+
+    def note(
+        self, minute: datetime, services: list[str], rollups: dict[tuple[str, datetime], Rollup]
+    ) -> None:
+        """Hold a minute's networks without scoring it (it was scored before a restart)."""
+        for service in services:
+            r = rollups.get((service, minute)) or Rollup()
+            self._recent(service).add(minute, r.networks)
 
     def score(
         self, minute: datetime, services: list[str], rollups: dict[tuple[str, datetime], Rollup]
     ) -> list[CrowdMinute]:
         out = []
+        self.note(minute, services, rollups)
         for service in services:
             r = rollups.get((service, minute)) or Rollup()
-            s = self._detector(service).update(minute, r.reporters, len(r.networks))
+            ten, thirty = networks = self._recent(service).counts(minute)
+            s = self._detector(service).update(minute, r.reporters, networks)
             out.append(
                 CrowdMinute(
                     service=service,
                     minute=minute,
                     reporters=r.reporters,
                     networks=len(r.networks),
+                    networks_10m=ten,
+                    networks_30m=thirty,
                     expected=s.expected,
                     score=s.score,
                     state=s.state,
@@ -107,10 +138,14 @@ async def catch_up(
         first = max(first, scorer.last_minute + MINUTE)
     if first > newest_complete:
         return []
-    rows = await store.report_rows(first, newest_complete + MINUTE)
-    rollups = rollup(rows)
+    since = scorer.reads_from(first, services)
+    rows = await store.rollup_rows(since, newest_complete + MINUTE, REPEATS_WITHIN)
+    rollups = rollup(rows, since)
+    minute = since
+    while minute < first:
+        scorer.note(minute, services, rollups)
+        minute += MINUTE
     done: list[CrowdMinute] = []
-    minute = first
     while minute <= newest_complete:
         done.extend(scorer.score(minute, services, rollups))
         minute += MINUTE

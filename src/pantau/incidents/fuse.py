@@ -33,6 +33,8 @@ from pantau.signals import (
 
 # Crowd categories that point at one feature rather than the whole service.
 FEATURE_CATEGORIES = ("login", "app")
+SPREAD_WINDOW = timedelta(minutes=10)
+"""The span of `CrowdMinute.networks_10m`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +121,11 @@ def _strong_amber(crowd: CrowdMinute, recent: Sequence[CrowdMinute],
     minutes = [crowd, *(m for m in recent if m.minute != crowd.minute
                         and crowd.minute - m.minute < config.crowd_window)]
     amber = sum(m.state is not CrowdState.NORMAL for m in minutes)
-    reporters = sum(m.reporters for m in minutes)
+    # Distinct networks (a network reporting every minute is one), over the ten
+    # minutes they are counted for.
+    reporters = sum(m.reporters for m in minutes if crowd.minute - m.minute < SPREAD_WINDOW)
     return (amber >= config.amber_minutes and reporters > 0
-            and sum(m.networks for m in minutes) / reporters >= config.amber_spread)
+            and crowd.networks_10m / reporters >= config.amber_spread)
 
 
 def _dominant_region(regions: Counter[str], config: FusionConfig) -> str | None:

@@ -26,7 +26,10 @@ def history_minutes(scenario: Scenario, days: int, config: CountConfig) -> list[
     lead = timedelta(days=days)
     rows = [
         # Everyone in a quiet past is a different person: each report counts.
-        ReportRow(r.service, r.at, r.network, r.category, r.region, normalise_text(r.text), True)
+        ReportRow(
+            r.service, r.at, r.client_id, r.network, r.category, r.region,
+            normalise_text(r.text), True,
+        )
         for r in generate_reports(scenario, start=-lead, end=timedelta(0))
     ]
     rollups = rollup(rows)

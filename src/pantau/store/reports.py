@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.engine import Connection, Dialect
 
 from pantau.signals import CrowdMinute, CrowdState
@@ -39,6 +39,7 @@ class ReportRow:
 
     service: str
     at: datetime
+    reporter: str
     network: str
     category: str
     region: str | None
@@ -83,12 +84,32 @@ class _ReportInsert:
         return list(zip(*columns, strict=True))
 
 
+_ROW_COLUMNS = (
+    reports.c.service,
+    reports.c.at,
+    reports.c.reporter,
+    reports.c.network,
+    reports.c.category,
+    reports.c.region,
+    reports.c.text_norm,
+    reports.c.counted,
+)
+
+
+def _report_row(r: Any) -> ReportRow:
+    return ReportRow(
+        r.service, aware(r.at), r.reporter, r.network, r.category, r.region, r.text_norm, r.counted
+    )
+
+
 def _minute(row: Any) -> CrowdMinute:
     return CrowdMinute(
         service=row.service,
         minute=aware(row.minute),
         reporters=row.reporters,
         networks=row.networks,
+        networks_10m=row.networks_10m,
+        networks_30m=row.networks_30m,
         expected=row.expected,
         score=row.score,
         state=CrowdState(row.state),
@@ -165,24 +186,51 @@ class ReportsStoreMixin(StoreBase):
 
         def q(conn: Connection) -> list[ReportRow]:
             stmt = (
-                select(
-                    reports.c.service,
-                    reports.c.at,
-                    reports.c.network,
-                    reports.c.category,
-                    reports.c.region,
-                    reports.c.text_norm,
-                    reports.c.counted,
-                )
+                select(*_ROW_COLUMNS)
                 .where(reports.c.at >= since, reports.c.at < until)
                 .order_by(reports.c.at)
             )
-            return [
-                ReportRow(
-                    r.service, aware(r.at), r.network, r.category, r.region, r.text_norm, r.counted
+            return [_report_row(r) for r in conn.execute(stmt)]
+
+        return await self.read(q)
+
+    async def rollup_rows(
+        self, since: datetime, until: datetime, repeats_within: timedelta
+    ) -> list[ReportRow]:
+        """What a rollup of `since <= at < until` needs, every service, oldest first.
+
+        The counted reports; the uncounted ones of reporters who hold a voice (a
+        counted report for that service within `repeats_within` before), i.e. their
+        repeats, which add details; and for those repeating reporters, what they
+        reported in the `repeats_within` before `since`, so a detail they already
+        gave is not counted again. Uncounted reports of reporters without a voice
+        (a network past its budget: a flood) add nothing and are not read.
+        """
+        lookback = since - repeats_within
+        at = reports.c.at
+        voices = select(reports.c.service, reports.c.reporter).where(
+            reports.c.counted, at >= lookback, at < until
+        )
+        repeaters = select(reports.c.service, reports.c.reporter).where(
+            ~reports.c.counted, at >= since, at < until
+        )
+        who = tuple_(reports.c.service, reports.c.reporter)
+
+        def q(conn: Connection) -> list[ReportRow]:
+            stmt = (
+                select(*_ROW_COLUMNS)
+                .where(
+                    at >= lookback,
+                    at < until,
+                    or_(
+                        and_(at >= since, reports.c.counted),
+                        and_(at >= since, who.in_(voices)),
+                        and_(at < since, who.in_(repeaters)),
+                    ),
                 )
-                for r in conn.execute(stmt)
-            ]
+                .order_by(at)
+            )
+            return [_report_row(r) for r in conn.execute(stmt)]
 
         return await self.read(q)
 
@@ -196,6 +244,8 @@ class ReportsStoreMixin(StoreBase):
                 "minute": m.minute,
                 "reporters": m.reporters,
                 "networks": m.networks,
+                "networks_10m": m.networks_10m,
+                "networks_30m": m.networks_30m,
                 "expected": m.expected,
                 "score": m.score,
                 "state": m.state.value,

@@ -40,6 +40,10 @@ crowd_minutes = Table(
     Column("minute", DateTime(timezone=True), primary_key=True),
     Column("reporters", Integer, nullable=False),
     Column("networks", Integer, nullable=False),
+    # Distinct networks of the last 10 and 30 minutes, this one included: what the
+    # detector's network rule saw, so a restart replays it exactly.
+    Column("networks_10m", Integer, nullable=False),
+    Column("networks_30m", Integer, nullable=False),
     Column("expected", Float, nullable=False),
     Column("score", Float, nullable=False),
     Column("state", String(10), nullable=False),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:56:12.227320
+Create Date: 2026-11-27 22:03:30.727090
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("minute", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reporters", sa.Integer(), nullable=False),
         sa.Column("networks", sa.Integer(), nullable=False),
+        sa.Column("networks_10m", sa.Integer(), nullable=False),
+        sa.Column("networks_30m", sa.Integer(), nullable=False),
         sa.Column("expected", sa.Float(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),

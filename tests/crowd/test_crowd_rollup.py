@@ -1,0 +1,126 @@
+"""Rollups: repeats add details without adding voices; networks counted distinct over windows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pantau.crowd.rollup import RecentNetworks, rollup
+from pantau.detect.counts import CountConfig
+from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up
+from pantau.signals import CrowdState
+from pantau.store import Store
+from pantau.store.reports import NewReport, ReportRow
+from tests.crowd.crowd_fixtures import T0, crowd_store
+
+__all__ = ["crowd_store"]
+
+
+def _row(
+    seconds: float, reporter: str, counted: bool = True, text: str | None = "error 502",
+    category: str = "website", network: str = "n1",
+) -> ReportRow:
+    return ReportRow(
+        "chatgpt", T0 + timedelta(seconds=seconds), reporter, network, category, "ID-JK", text,
+        counted,
+    )
+
+
+def test_a_repeat_adds_new_details_but_no_voice() -> None:
+    rows = [
+        _row(1, "a"),
+        _row(2, "b", network="n2"),
+        _row(10, "a", counted=False, text="login loop", category="login"),
+        _row(20, "a", counted=False),  # the same text again: nothing new
+        _row(30, "a", counted=False, text="login loop"),
+    ]
+    (r,) = rollup(rows).values()
+    assert (r.reporters, r.networks, r.regions) == (2, {"n1", "n2"}, {"ID-JK": 2})
+    assert r.texts == {"error 502": 2, "login loop": 1}
+    assert r.categories == {"website": 2, "login": 1}
+
+
+def test_details_given_before_the_rollup_are_not_counted_again() -> None:
+    since = T0 + timedelta(minutes=10)
+    rows = [
+        _row(0, "a"),  # read only as what "a" said before
+        _row(600, "a", counted=False),
+        _row(610, "a", counted=False, text="timeout"),
+    ]
+    rolled = rollup(rows, since)
+    assert list(rolled) == [("chatgpt", since)]
+    r = rolled[("chatgpt", since)]
+    assert (r.reporters, r.texts, r.categories) == (0, {"timeout": 1}, {})
+
+
+def test_recent_networks_are_distinct_over_each_window() -> None:
+    recent = RecentNetworks((10, 30))
+    for m in range(40):
+        # The same two networks every minute, and a new one every minute.
+        recent.add(T0 + timedelta(minutes=m), {"x", "y", f"n{m}"})
+    assert recent.counts(T0 + timedelta(minutes=39)) == (12, 32)
+    assert not recent.holds(T0 + timedelta(minutes=9)) and recent.holds(T0 + timedelta(minutes=10))
+    recent.add(T0 + timedelta(minutes=39), set())  # a minute noted again replaces itself
+    assert recent.counts(T0 + timedelta(minutes=39)) == (11, 31)
+
+
+def _report(
+    i: int, seconds: float, reporter: str, network: str, counted: bool, text: str = "error 502"
+) -> NewReport:
+    return NewReport(
+        id=f"{i:032x}", service="chatgpt", at=T0 + timedelta(seconds=seconds), reporter=reporter,
+        network=network, category="website", region="ID-JK", text=text, text_norm=text,
+        counted=counted,
+    )
+
+
+async def test_store_reads_repeats_of_voices_but_not_a_flood_past_its_budget(
+    crowd_store: Store,
+) -> None:
+    reports = [
+        _report(1, 30, "a", "n1", True),  # a voice, 20 minutes before the rollup
+        _report(2, 1230, "a", "n1", False, "login loop"),  # its repeat: a new detail
+        _report(3, 1240, "a", "n1", False),  # a detail "a" gave before
+        _report(4, 1250, "f", "n9", False, "spam"),  # past its network's budget
+        _report(5, 1255, "b", "n2", True),
+    ]
+    for r in reports:
+        await crowd_store.add_report(r)
+    since = T0 + timedelta(minutes=20)
+    rows = await crowd_store.rollup_rows(since, since + timedelta(minutes=1), REPEATS_WITHIN)
+    assert [(r.reporter, r.at < since) for r in rows] == [
+        ("a", True), ("a", False), ("a", False), ("b", False)
+    ]
+    (r,) = rollup(rows, since).values()
+    assert (r.reporters, r.texts) == (1, {"login loop": 1, "error 502": 1})
+
+
+async def test_a_network_reporting_every_minute_is_one_network(crowd_store: Store) -> None:
+    # 20 networks, each with its three voices in three different minutes: 60 voices
+    # and 20 networks a minute. Summed per minute that is 60 network-voices in ten
+    # minutes, more than the 25 a detection needs; counted distinct it is 20.
+    scorer = CrowdScorer(CountConfig())
+    for m in range(-120, 0):  # two quiet hours first: past the detector's learning minutes
+        scorer.score(T0 + timedelta(minutes=m), ["chatgpt"], {})
+    i = 0
+    for minute in range(3):
+        for net in range(20):
+            i += 1
+            await crowd_store.add_report(_report(i, 60 * minute + net, f"r{i}", f"n{net}", True))
+    done = await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=3, seconds=5))
+    assert [(m.reporters, m.networks, m.networks_10m) for m in done] == [(20, 20, 20)] * 3
+    assert [m.state for m in done] == [CrowdState.POSSIBLE] * 3
+    assert not any(m.alarm for m in done)
+
+
+async def test_after_a_restart_the_first_minute_sees_the_networks_before_it(
+    crowd_store: Store,
+) -> None:
+    for i in range(5):
+        await crowd_store.add_report(_report(i, 60 * i, f"r{i}", f"n{i}", True))
+    scorer = CrowdScorer(CountConfig())
+    scorer.last_minute = T0 + timedelta(minutes=9)  # minutes 0-9 scored before the restart
+    (m,) = await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=11, seconds=5))
+    assert m.minute == T0 + timedelta(minutes=10)
+    assert (m.networks, m.networks_10m, m.networks_30m) == (0, 4, 5)
+    # From then on only new minutes are read.
+    assert scorer.reads_from(T0 + timedelta(minutes=11), ["chatgpt"]) == T0 + timedelta(minutes=11)
