@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import chain
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.engine import Connection, Dialect
 
 from pantau.signals import CrowdMinute, CrowdState
@@ -40,6 +39,7 @@ class ReportRow:
 
     service: str
     at: datetime
+    reporter: str
     network: str
     category: str
     region: str | None
@@ -47,49 +47,59 @@ class ReportRow:
     counted: bool
 
 
+@dataclass(frozen=True, slots=True)
 class _ReportInsert:
-    """The batch insert for one dialect: one INSERT with many rows of VALUES.
+    """The batch insert for one dialect: its SQL, and which columns need converting.
 
-    The driver's own statement on plain tuples: SQLAlchemy's per-row parameter
-    processing cost ~15 us a report, more than the rest of the ingest path together;
-    and one statement for many rows, not executemany, because sqlite3 lets go of the
-    GIL around each row's step, and getting it back from the busy event loop took the
-    writer's thread longer than the insert itself (bench/ingest.py). Conversions are
-    still SQLAlchemy's, from the column types (on SQLite the time becomes the text
-    every other query compares against).
+    The driver's own executemany on plain tuples: SQLAlchemy's per-row parameter
+    processing cost ~15 us a report, more than the rest of the ingest path together
+    (bench/ingest.py). Conversions are still SQLAlchemy's, from the column types (on
+    SQLite the time becomes the text every other query compares against).
     """
 
-    ROWS = 500
-    """Rows per statement at most: 5,000 parameters, under every driver's limit."""
+    sql: str
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def __init__(self, dialect: Dialect) -> None:
-        self._marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._convert: list[tuple[int, Callable[[Any], Any]]] = []
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> _ReportInsert:
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        names = ", ".join(NewReport._fields)
+        markers = ", ".join([marker] * len(NewReport._fields))
+        # Every name is the schema's own (NewReport's fields); no input reaches this text.
+        sql = f"INSERT INTO {reports.name} ({names}) VALUES ({markers})"  # noqa: S608
+        convert = []
         for i, name in enumerate(NewReport._fields):
             column_type = reports.c[name].type
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                self._convert.append((i, process))
-        self._sql: dict[int, str] = {}
+                convert.append((i, process))
+        return cls(sql, tuple(convert))
 
-    def _statement(self, rows: int) -> str:
-        sql = self._sql.get(rows)
-        if sql is None:
-            names = ", ".join(NewReport._fields)
-            row = "(" + ", ".join([self._marker] * len(NewReport._fields)) + ")"
-            # Every name is the schema's own (NewReport's fields); no input reaches this text.
-            sql = f"INSERT INTO {reports.name} ({names}) VALUES {', '.join([row] * rows)}"  # noqa: S608
-            self._sql[rows] = sql
-        return sql
+    def rows(self, batch: Sequence[NewReport]) -> Sequence[Sequence[Any]]:
+        if not self.convert:
+            return batch
+        columns: list[Iterable[Any]] = list(zip(*batch, strict=True))
+        for i, process in self.convert:
+            columns[i] = map(process, columns[i])
+        return list(zip(*columns, strict=True))
 
-    def run(self, cursor: Any, batch: Sequence[NewReport]) -> None:
-        for start in range(0, len(batch), self.ROWS):
-            rows = batch[start : start + self.ROWS]
-            columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
-            for i, process in self._convert:
-                columns[i] = map(process, columns[i])
-            flat = list(chain.from_iterable(zip(*columns, strict=True)))
-            cursor.execute(self._statement(len(rows)), flat)
+
+_ROW_COLUMNS = (
+    reports.c.service,
+    reports.c.at,
+    reports.c.reporter,
+    reports.c.network,
+    reports.c.category,
+    reports.c.region,
+    reports.c.text_norm,
+    reports.c.counted,
+)
+
+
+def _report_row(r: Any) -> ReportRow:
+    return ReportRow(
+        r.service, aware(r.at), r.reporter, r.network, r.category, r.region, r.text_norm, r.counted
+    )
 
 
 def _minute(row: Any) -> CrowdMinute:
@@ -98,6 +108,8 @@ def _minute(row: Any) -> CrowdMinute:
         minute=aware(row.minute),
         reporters=row.reporters,
         networks=row.networks,
+        networks_10m=row.networks_10m,
+        networks_30m=row.networks_30m,
         expected=row.expected,
         score=row.score,
         state=CrowdState(row.state),
@@ -116,7 +128,7 @@ class ReportsStoreMixin(StoreBase):
         super().__init__(*args, **kwargs)
         self._pending_reports: list[NewReport] = []
         self._report_futures: list[asyncio.Future[str]] = []
-        self._report_insert = _ReportInsert(self.engine.dialect)
+        self._report_insert = _ReportInsert.for_dialect(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
 
     async def add_report(self, report: NewReport) -> str:
@@ -142,9 +154,10 @@ class ReportsStoreMixin(StoreBase):
             futures, self._report_futures = self._report_futures, []
 
             def write(conn: Connection, batch: list[NewReport] = batch) -> None:
+                insert = self._report_insert
                 cursor = conn.connection.cursor()
                 try:
-                    self._report_insert.run(cursor, batch)
+                    cursor.executemany(insert.sql, insert.rows(batch))
                 finally:
                     cursor.close()
 
@@ -173,24 +186,51 @@ class ReportsStoreMixin(StoreBase):
 
         def q(conn: Connection) -> list[ReportRow]:
             stmt = (
-                select(
-                    reports.c.service,
-                    reports.c.at,
-                    reports.c.network,
-                    reports.c.category,
-                    reports.c.region,
-                    reports.c.text_norm,
-                    reports.c.counted,
-                )
+                select(*_ROW_COLUMNS)
                 .where(reports.c.at >= since, reports.c.at < until)
                 .order_by(reports.c.at)
             )
-            return [
-                ReportRow(
-                    r.service, aware(r.at), r.network, r.category, r.region, r.text_norm, r.counted
+            return [_report_row(r) for r in conn.execute(stmt)]
+
+        return await self.read(q)
+
+    async def rollup_rows(
+        self, since: datetime, until: datetime, repeats_within: timedelta
+    ) -> list[ReportRow]:
+        """What a rollup of `since <= at < until` needs, every service, oldest first.
+
+        The counted reports; the uncounted ones of reporters who hold a voice (a
+        counted report for that service within `repeats_within` before), i.e. their
+        repeats, which add details; and for those repeating reporters, what they
+        reported in the `repeats_within` before `since`, so a detail they already
+        gave is not counted again. Uncounted reports of reporters without a voice
+        (a network past its budget: a flood) add nothing and are not read.
+        """
+        lookback = since - repeats_within
+        at = reports.c.at
+        voices = select(reports.c.service, reports.c.reporter).where(
+            reports.c.counted, at >= lookback, at < until
+        )
+        repeaters = select(reports.c.service, reports.c.reporter).where(
+            ~reports.c.counted, at >= since, at < until
+        )
+        who = tuple_(reports.c.service, reports.c.reporter)
+
+        def q(conn: Connection) -> list[ReportRow]:
+            stmt = (
+                select(*_ROW_COLUMNS)
+                .where(
+                    at >= lookback,
+                    at < until,
+                    or_(
+                        and_(at >= since, reports.c.counted),
+                        and_(at >= since, who.in_(voices)),
+                        and_(at < since, who.in_(repeaters)),
+                    ),
                 )
-                for r in conn.execute(stmt)
-            ]
+                .order_by(at)
+            )
+            return [_report_row(r) for r in conn.execute(stmt)]
 
         return await self.read(q)
 
@@ -204,6 +244,8 @@ class ReportsStoreMixin(StoreBase):
                 "minute": m.minute,
                 "reporters": m.reporters,
                 "networks": m.networks,
+                "networks_10m": m.networks_10m,
+                "networks_30m": m.networks_30m,
                 "expected": m.expected,
                 "score": m.score,
                 "state": m.state.value,
