@@ -42,7 +42,7 @@ def main() -> None:
         path = write_database(Path(folder) / "city.mmdb", entries)
         regions = Regions(PROXY, country_header="cf-ipcountry",
                           region_header="cf-region-code", database=open_database(path))
-        headers = {"cf-ipcountry": "ID", "cf-region-code": "JK"}
+        headers = {b"cf-ipcountry": b"ID", b"cf-region-code": b"JK"}
         known = origin(ip_address("10.1.2.3"))
         unknown = origin(ip_address("192.0.2.1"))
         # 5 x 10,000 calls, each for another of the 65,536 /24s of 10.0.0.0/8.

@@ -17,7 +17,7 @@ from pantau.settings import SettingsError, load_settings
 from tests.crowd.geo_fixtures import city_record, write_database
 
 PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
-CF = {"cf-ipcountry": "US", "cf-region-code": "TX"}
+CF = {b"cf-ipcountry": b"US", b"cf-region-code": b"TX"}
 # What a report's `region` field accepts.
 REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 
@@ -44,7 +44,7 @@ def regions(database: Path) -> Iterator[Regions]:
 
 
 def where(regions: Regions, address: str, peer: str | None = "198.18.0.1",
-          headers: dict[str, str] | None = None) -> str | None:
+          headers: dict[bytes, bytes] | None = None) -> str | None:
     return regions.region(peer, origin(ip_address(address)), headers)
 
 
@@ -98,16 +98,16 @@ def test_proxy_headers_are_believed_only_from_trusted_peers(regions: Regions) ->
 
 
 def test_odd_proxy_headers_fall_back_to_the_database(regions: Regions) -> None:
-    def via_proxy(headers: dict[str, str]) -> str | None:
+    def via_proxy(headers: dict[bytes, bytes]) -> str | None:
         return where(regions, "203.0.113.77", peer="127.0.0.1", headers=headers)
 
-    assert via_proxy({"cf-ipcountry": "id"}) == "ID"
-    assert via_proxy({"cf-ipcountry": "ID", "cf-region-code": "ID-JK"}) == "ID-JK"
-    assert via_proxy({"cf-ipcountry": "ID", "cf-region-code": "Jakarta"}) == "ID"
+    assert via_proxy({b"cf-ipcountry": b"id"}) == "ID"
+    assert via_proxy({b"cf-ipcountry": b"ID", b"cf-region-code": b"ID-JK"}) == "ID-JK"
+    assert via_proxy({b"cf-ipcountry": b"ID", b"cf-region-code": b"Jakarta"}) == "ID"
     # Cloudflare's "unknown" and Tor markers, and nonsense.
-    assert via_proxy({"cf-ipcountry": "XX"}) == "ID-JK"
-    assert via_proxy({"cf-ipcountry": "T1"}) == "ID-JK"
-    assert via_proxy({"cf-ipcountry": "Indonesia", "cf-region-code": "JK"}) == "ID-JK"
+    assert via_proxy({b"cf-ipcountry": b"XX"}) == "ID-JK"
+    assert via_proxy({b"cf-ipcountry": b"T1"}) == "ID-JK"
+    assert via_proxy({b"cf-ipcountry": b"Indonesia", b"cf-region-code": b"JK"}) == "ID-JK"
     assert via_proxy({}) == "ID-JK"
 
 
@@ -118,8 +118,10 @@ def test_without_a_database_only_headers_tell() -> None:
     assert where(Regions(PROXY), "203.0.113.7", "127.0.0.1", CF) is None
 
 
-@given(st.one_of(st.none(), st.text(max_size=8), st.integers()),
-       st.one_of(st.none(), st.text(max_size=8), st.integers()))
+ODD = st.one_of(st.none(), st.text(max_size=8), st.binary(max_size=8), st.integers())
+
+
+@given(ODD, ODD)
 def test_joining_never_raises_and_yields_what_a_report_accepts(
     country: object, subdivision: object
 ) -> None:

@@ -50,7 +50,13 @@ def open_database(path: Path) -> maxminddb.Reader:
 
 
 def join(country: object, subdivision: object) -> str | None:
-    """`CC-SUB` from the two ISO parts, `CC` when the subdivision is unknown, else None."""
+    """`CC-SUB` from the two ISO parts, `CC` when the subdivision is unknown, else None.
+
+    The parts may be header values as the ASGI server hands them over (bytes)."""
+    if isinstance(country, bytes):
+        country = country.decode("latin-1")
+    if isinstance(subdivision, bytes):
+        subdivision = subdivision.decode("latin-1")
     if not isinstance(country, str):
         return None
     country = country.strip().upper()
@@ -99,9 +105,9 @@ class Regions:
         database: maxminddb.Reader | None = None,
     ) -> None:
         self._trusted = list(trusted_proxies)
-        # Header names are matched as the ASGI server hands them over: lower case.
-        self._country_header = country_header.lower() if country_header else None
-        self._region_header = region_header.lower() if region_header else None
+        # Header names are matched as the ASGI server hands them over: lower-case bytes.
+        self._country_header = country_header.lower().encode() if country_header else None
+        self._region_header = region_header.lower().encode() if region_header else None
         self._database = database
         # Region (or None) of each /24 or /48 that the database answers for as a whole.
         self._known: dict[str, str | None] = {}
@@ -124,11 +130,12 @@ class Regions:
             self._database = None
 
     def region(
-        self, peer: str | None, where: Origin, headers: Mapping[str, str] | None
+        self, peer: str | None, where: Origin, headers: Mapping[bytes, bytes] | None
     ) -> str | None:
         """The region (or country) of the client at `where`, or None when nothing tells.
 
         `peer` is the TCP peer: only when it is a trusted proxy are `headers` believed.
+        `headers` are the request's as ASGI has them: `dict(scope["headers"])`.
         """
         if headers and self._country_header and peer and self._trusted_peer(peer):
             found = _join_remembered(
