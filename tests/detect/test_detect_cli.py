@@ -39,8 +39,9 @@ def test_scores_are_streaming_and_alarm_at_the_shift(tmp_path: Path) -> None:
     # The first 1600 rows do not depend on what comes after them.
     assert out_half.stdout.splitlines() == out_full.stdout.splitlines()[:1601]
     alarms = [i for i, r in enumerate(rows) if r["alarm"] == "1"]
-    # At most a stray false alarm on the noise before (about one per 5000 rows).
-    assert len([i for i in alarms if i < 1500]) <= 1
+    # At most a few false alarms on the white noise before: the alarm level takes
+    # about one per 700 rows of it, as NAB's costs (a miss = 9 false alarms) favour.
+    assert len([i for i in alarms if i < 1500]) <= 3
     assert [i for i in alarms if i >= 1500][:1] in ([1500], [1501], [1502])
     assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
 

@@ -43,8 +43,9 @@ def test_value_detector_finds_a_level_shift_and_stays_quiet_on_noise() -> None:
     rng = np.random.default_rng(1)
     noise = rng.normal(10, 1, 3000)
     quiet = ValueDetector(learn=300)
-    # The alarm level accepts about one false alarm per 5000 rows of noise.
-    assert sum(quiet.update(float(v)).alarm for v in noise) <= 1
+    # The alarm level accepts about one false alarm per 700 rows of white noise
+    # (NAB's costs favour it: a miss costs as much as 9 false alarms).
+    assert sum(quiet.update(float(v)).alarm for v in noise) <= 5
     shifted = np.concatenate([noise[:2000], noise[2000:] + 8])
     det = ValueDetector(learn=300)
     alarms = [i for i, v in enumerate(shifted) if det.update(float(v)).alarm]
