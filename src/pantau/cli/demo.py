@@ -67,7 +67,7 @@ demo slow to open on a busy machine."""
 
 
 async def _seed_history(runtime: Runtime, scenario: Scenario) -> None:
-    """Give the fresh database the quiet days before the scenario, as pantau would have seen them."""
+    """Give the fresh database the quiet days before the scenario, as pantau would have seen."""
     from pantau.detect.job import count_config
     from pantau.lab.history import history_minutes
     from pantau.store.reports import reports_store
