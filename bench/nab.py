@@ -36,17 +36,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from pantau.detect.states import Thresholds, replay
+from pantau.detect.states import Thresholds
 from pantau.detect.values import (
     VALUE_THRESHOLDS,
     ValueConfig,
     ValueDetector,
     learning_rows,
+    replay_alarms,
     rows_per_day,
 )
 
@@ -71,6 +72,7 @@ class Series:
     probation: int
     levels: list[float]  # detector surprise per row
     scores: list[float]  # the anomaly_score column `pantau detect` writes
+    beyond: list[int] = field(default_factory=list)  # +1/-1 out of range (ValueScore.beyond)
 
     @property
     def category(self) -> str:
@@ -167,7 +169,8 @@ def alarms_at(series: Series, detect_at: float) -> list[bool]:
         clear_after=t.clear_after,
     )
     # The learning period never alarms, exactly as in the live detector.
-    return [f and i >= series.probation for i, f in enumerate(replay(series.levels, thresholds))]
+    beyond = series.beyond or [0] * len(series.levels)
+    return replay_alarms(series.levels, beyond, thresholds, series.probation)
 
 
 def _run_file(job: tuple[str, Path, list[list[str]], ValueConfig]) -> Series:
@@ -185,7 +188,14 @@ def _run_file(job: tuple[str, Path, list[list[str]], ValueConfig]) -> Series:
     assert all(e >= probation for _, e in spans), name
     detector = ValueDetector(config, learn=probation, period=rows_per_day(stamps))
     out = [detector.update(float(r["value"])) for r in rows]
-    return Series(name, spans, probation, [o.surprise for o in out], [o.score for o in out])
+    return Series(
+        name,
+        spans,
+        probation,
+        [o.surprise for o in out],
+        [o.score for o in out],
+        [o.beyond for o in out],
+    )
 
 
 def load(data: Path, config: ValueConfig, jobs: int) -> list[Series]:

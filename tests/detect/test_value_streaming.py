@@ -82,6 +82,23 @@ def test_a_value_beyond_the_range_seen_so_far_alarms_at_once() -> None:
     assert then(low - 0.06 * (high - low), ValueConfig()).surprise == MAX_SURPRISE
 
 
+def test_a_value_beyond_the_range_alarms_even_while_an_alarm_is_in_force() -> None:
+    # The first excursion raises an alarm that the hysteresis holds for a while;
+    # a value beyond everything seen on the other side, ten rows later, must not be
+    # silenced by it, while new records on the side already alarmed are.
+    values = np.random.default_rng(14).normal(0, 1, 2000)
+    spread = float(values[:1500].max() - values[:1500].min())
+    values[1500] = values[:1500].max() + 0.5 * spread
+    values[1505] = values[1500] + 0.5 * spread
+    values[1510] = values[:1500].min() - 0.5 * spread
+    values[1520] = values[1510] - 0.5 * spread
+    det = ValueDetector(ValueConfig(), learn=300)
+    out = [det.update(float(v)) for v in values]
+    assert [i for i, s in enumerate(out) if s.alarm and i >= 1500] == [1500, 1510]
+    assert [out[i].beyond for i in (1500, 1505, 1510, 1520)] == [1, 1, -1, -1]
+    assert out[1510].score == 1.0 and out[1505].score == out[1520].score == 0.0
+
+
 def test_pure_noise_raises_a_false_alarm_only_every_few_thousand_rows() -> None:
     # The alarm level trades false alarms for misses as NAB does (a miss costs as
     # much as 9 false alarms): on a noisy daily rhythm about one per 4000 rows.

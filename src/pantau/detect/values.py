@@ -20,7 +20,11 @@ of the same size with a new shape, and a new shape at ordinary values scores
 lower than one at unusual values. Finally a value outside the range of every
 earlier value, by more than a small share of that range, alarms whatever the
 tests say: ranks among a few thousand values cannot call a first-ever level
-rarer than about 1 in a few thousand, however far it lies. Only earlier values
+rarer than about 1 in a few thousand, however far it lies. It alarms even while
+an earlier alarm is in force, once per side (above, below) per alarm: that alarm
+may have been raised by weak evidence that a first-ever value now outranks, and
+the hysteresis would otherwise keep it silent; but a level shift whose new level
+keeps setting records on the same side is still one alarm. Only earlier values
 are used.
 """
 
@@ -83,10 +87,45 @@ class ValueScore:
     """-log10 of the combined tail probability; MAX_SURPRISE for an out-of-range value."""
     score: float
     """surprise mapped to [0, 1] (1 = p of 1e-12 or less) when this value is news,
-    else 0. News: more surprising than any of the last `clear_after` values, and no
-    alarm in force. The continuation of an excursion is not news, so thresholding
-    this column the way NAB does counts an excursion about once, as the alarm does."""
+    else 0. News: an alarm raised by an out-of-range value, or more surprising than
+    any of the last `clear_after` values with no alarm in force. The continuation of
+    an excursion is not news, so thresholding this column the way NAB does counts an
+    excursion about once, as the alarm does."""
     alarm: bool
+    beyond: int = 0
+    """+1 above the range of every earlier value (by `range_tolerance` of it), -1
+    below it, 0 within."""
+
+
+@dataclass(slots=True)
+class ValueAlarms:
+    """The shared hysteresis (`states.Hysteresis`), except that a value beyond the
+    range alarms while an alarm is in force, once per side per alarm."""
+
+    machine: Hysteresis
+    _sides: set[int] = field(default_factory=set)
+
+    def step(self, level: float, beyond: int, may_detect: bool) -> bool:
+        """Advance one value; True if it raises an alarm."""
+        if self.machine.state is not CrowdState.DETECTED:
+            self._sides.clear()
+        _, alarm = self.machine.step(level, may_detect=may_detect)
+        if beyond and may_detect and beyond not in self._sides:
+            self._sides.add(beyond)
+            return True
+        return alarm
+
+
+def replay_alarms(
+    levels: Sequence[float], beyond: Sequence[int], thresholds: Thresholds, learn: int
+) -> list[bool]:
+    """The alarms a detector with these thresholds raises on precomputed surprises
+    and range flags, so a benchmark can try another level without rescoring."""
+    alarms = ValueAlarms(Hysteresis(thresholds))
+    return [
+        alarms.step(level, side, may_detect=i >= learn)
+        for i, (level, side) in enumerate(zip(levels, beyond, strict=True))
+    ]
 
 
 @dataclass(slots=True)
@@ -108,7 +147,7 @@ class ValueDetector:
     _history: deque[float] = field(init=False)
     _seen: int = 0
     _references: list[_Reference] | None = None
-    _machine: Hysteresis = field(init=False)
+    _alarms: ValueAlarms = field(init=False)
     _recent: deque[float] = field(init=False)
     _novelty: NeighbourNovelty | None = field(init=False)
     _low: float = math.inf
@@ -123,17 +162,17 @@ class ValueDetector:
         self._history = deque(
             maxlen=self.config.window + max(self.config.scales) + (self.period or 0)
         )
-        self._machine = Hysteresis(self.config.thresholds)
+        self._alarms = ValueAlarms(Hysteresis(self.config.thresholds))
 
     def update(self, value: float) -> ValueScore:
         cfg = self.config
         if not math.isfinite(value):
             # A missing or broken reading says nothing about the service: skip it.
             return ValueScore(math.nan, 0.0, 0.0, False)
-        out_of_range = False
+        beyond = 0
         if cfg.range_tolerance is not None and self._seen >= cfg.min_history:
             margin = cfg.range_tolerance * (self._high - self._low)
-            out_of_range = not self._low - margin <= value <= self._high + margin
+            beyond = (value > self._high + margin) - (value < self._low - margin)
         self._low, self._high = min(self._low, value), max(self._high, value)
         refresh = len(self._history) >= cfg.min_history and (
             self._references is None or self._seen % cfg.refresh == 0
@@ -153,13 +192,15 @@ class ValueDetector:
         if self._novelty:
             w = cfg.novelty_weight
             p = p ** (1.0 - w) * max(MIN_P, novelty) ** w
-        level = MAX_SURPRISE if out_of_range else surprise(p)
-        ongoing = self._machine.state is CrowdState.DETECTED
-        _, alarm = self._machine.step(level, may_detect=self._seen > self.learn)
-        news = not ongoing and (not self._recent or level > max(self._recent))
+        level = MAX_SURPRISE if beyond else surprise(p)
+        ongoing = self._alarms.machine.state is CrowdState.DETECTED
+        alarm = self._alarms.step(level, beyond, may_detect=self._seen > self.learn)
+        news = (alarm and beyond != 0) or (
+            not ongoing and (not self._recent or level > max(self._recent))
+        )
         self._recent.append(level)
         score = level / MAX_SURPRISE if news else 0.0
-        return ValueScore(self._references[0].centre[0], level, score, alarm)
+        return ValueScore(self._references[0].centre[0], level, score, alarm, beyond)
 
     def _channels(self, recent_only: bool = False) -> list[NDArray[np.float64]]:
         """The series as each test sees it: raw, step sizes, and (if periodic) the
