@@ -70,22 +70,28 @@ def _daily(minute: datetime, peak: float) -> float:
     return peak * (0.2 + 0.8 * math.exp(-(((hour - 13) / 4) ** 2)))
 
 
-def test_count_detector_learns_rhythm_and_detects_a_surge_at_onset() -> None:
-    rng = np.random.default_rng(2)
+def _week_with_surge(
+    seed: int, peak: float, surge_at: datetime, length: timedelta, factor: float
+) -> tuple[CountDetector, list[datetime]]:
+    """A week of `_daily` reports with one surge; the detector after it and its alarms."""
+    rng = np.random.default_rng(seed)
     det = CountDetector()
     own = _OwnNetworks()
-    surge_at = START + timedelta(days=6, hours=12)
-    alarms, states = [], []
+    alarms = []
     for i in range(7 * 24 * 60):
         minute = START + timedelta(minutes=i)
-        rate = _daily(minute, 5.0)
-        if surge_at <= minute < surge_at + timedelta(minutes=30):
-            rate *= 10
+        rate = _daily(minute, peak)
+        if surge_at <= minute < surge_at + length:
+            rate *= factor
         n = int(rng.poisson(rate))
-        score = det.update(minute, n, own(n))
-        states.append(score.state)
-        if score.alarm:
+        if det.update(minute, n, own(n)).alarm:
             alarms.append(minute)
+    return det, alarms
+
+
+def test_count_detector_learns_rhythm_and_detects_a_surge_at_onset() -> None:
+    surge_at = START + timedelta(days=6, hours=12)
+    det, alarms = _week_with_surge(2, 5.0, surge_at, timedelta(minutes=30), 10.0)
     assert alarms == [alarms[0]]
     assert surge_at <= alarms[0] <= surge_at + timedelta(minutes=2)
     expected = det.baseline.expected(START + timedelta(days=7, hours=13))
@@ -114,3 +120,31 @@ def test_a_new_busy_service_raises_no_alarm_while_its_rhythm_is_learnt() -> None
         n = int(rng.poisson(_daily(minute, 40.0)))
         alarms += det.update(minute, n, own(n)).alarm
     assert alarms == 0
+
+
+def test_a_past_outage_does_not_raise_the_baseline() -> None:
+    outage = START + timedelta(days=5, hours=12)
+    det, alarms = _week_with_surge(5, 10.0, outage, timedelta(hours=3), 20.0)
+    # One alarm, for the outage; the day after, the same hours are normal again.
+    assert len(alarms) == 1 and outage <= alarms[0] <= outage + timedelta(minutes=2)
+    for hour in (12, 13, 14):
+        expected = det.baseline.expected(START + timedelta(days=6, hours=hour, minutes=30))
+        assert expected == pytest.approx(_daily(START + timedelta(hours=hour, minutes=30), 10.0),
+                                         rel=0.1)
+
+
+def test_the_level_between_slots_across_a_sharp_edge_is_judged_a_guess() -> None:
+    # An evening that ends at midnight: a quarter of its level from 00:00 on.
+    det = CountDetector()
+    for i in range(7 * 24 * 60):
+        minute = START + timedelta(minutes=i)
+        n = 60 if minute.hour >= 18 else 15
+        det.update(minute, n, (n, n))
+    day = START + timedelta(days=7)
+    edge, evening = day - timedelta(minutes=1), day - timedelta(hours=2)
+    # 23:59 lies between 23:45's slot and 00:00's: its level is interpolated half-way
+    # down the cliff, and doubted as much as it moved.
+    assert det.baseline.expected(edge) < 45
+    assert det.baseline.doubt(edge) > 0.1
+    assert det.baseline.doubt(evening) < 0.01
+

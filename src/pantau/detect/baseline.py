@@ -83,13 +83,21 @@ class SeasonalBaseline:
         s, k = self._slots[slot], self.config.shrink_minutes
         return (s.total + k * self._level.value) / (s.weight + k)
 
-    def expected(self, minute: datetime) -> float:
-        slot, day = _position(minute)
-        # Interpolate between neighbouring slot centres so the level has no steps.
+    def _blend(self, minute: datetime) -> tuple[float, float]:
+        """The daily shape at this minute, interpolated between neighbouring slot
+        centres so the level has no steps, and how far the interpolation moved it
+        from this slot's own level, relative to the result."""
+        slot, _ = _position(minute)
         offset = (minute.minute % SLOT_MINUTES + 0.5) / SLOT_MINUTES - 0.5
         neighbour = (slot + (1 if offset >= 0 else -1)) % SLOTS_PER_DAY
         w = abs(offset)
-        shape = (1 - w) * self._shape(slot) + w * self._shape(neighbour)
+        here, there = self._shape(slot), self._shape(neighbour)
+        shape = (1 - w) * here + w * there
+        return shape, w * abs(there - here) / max(shape, 1e-9)
+
+    def expected(self, minute: datetime) -> float:
+        _, day = _position(minute)
+        shape, _ = self._blend(minute)
         # Factors are relative to the average day; shape × factor is all that matters,
         # so keeping their mean at 1 stops the two drifting against each other.
         mean_factor = sum(w.value for w in self._weekdays) / 7
@@ -98,10 +106,13 @@ class SeasonalBaseline:
     def doubt(self, minute: datetime) -> float:
         """Extra relative variance of the expected level for this minute.
 
-        Two parts: a level that rests on few reports (the Gamma posterior of a rate
-        estimated from n reports has relative variance 1/n), and a time of day not
+        Three parts: a level that rests on few reports (the Gamma posterior of a
+        rate estimated from n reports has relative variance 1/n); a time of day not
         seen yet, whose level is borrowed from the overall one although daily
-        rhythms differ several-fold (taken as a relative spread of about 70 %).
+        rhythms differ several-fold (taken as a relative spread of about 70 %); and
+        the interpolation between slots, which can be far off where the rhythm
+        turns sharply (a service whose evening ends at midnight), so its doubt is
+        as large as the step it bridged.
         """
         slot, _ = _position(minute)
         s, k = self._slots[slot], self.config.shrink_minutes
@@ -110,7 +121,8 @@ class SeasonalBaseline:
         # variance by the square: all of it for a new slot, next to none once a slot
         # has weeks of its own data (whose error the learnt dispersion measures).
         borrowed = k / (s.weight + k)
-        return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * borrowed * borrowed
+        _, moved = self._blend(minute)
+        return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * borrowed * borrowed + moved * moved
 
     def learn(self, minute: datetime, count: float) -> None:
         """Fold a normal minute in; counts far above expected are capped first."""
