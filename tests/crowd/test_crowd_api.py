@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pantau.clock import FrozenClock
 from pantau.store import Store
+from pantau.web.render import LANG_COOKIE
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]
@@ -57,6 +58,44 @@ async def test_bad_input_gets_a_clear_4xx(crowd_store: Store) -> None:
             assert r.status_code == status, (kwargs, r.text)
             assert words in r.json()["detail"], (kwargs, r.text)
     assert await crowd_store.report_count() == 0
+
+
+async def test_refusals_carry_a_code_and_a_detail_in_the_readers_language(
+    crowd_store: Store,
+) -> None:
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
+    json_type = {"content-type": "application/json"}
+    cases = [
+        ({"json": {"category": "coffee"}}, 422, "bad_category", "harus salah satu dari"),
+        ({"json": {"category": "app", "region": "Jakarta"}}, 422, "bad_region", "kode ISO"),
+        ({"json": {"category": "app", "text": 5}}, 422, "bad_text", "paling banyak 280"),
+        ({"json": {"category": "app", "x": 1}}, 422, "unknown_field", "x: kolom tidak dikenal"),
+        ({"json": ["website"]}, 422, "not_object", "objek JSON"),
+        ({"content": b"{not json", "headers": json_type}, 400, "not_json", "bita ke-1"),
+        ({"content": b'{"category": "\xff"}', "headers": json_type}, 400, "not_utf8",
+         "bukan UTF-8"),
+        ({"content": b"x" * 5000, "headers": json_type}, 413, "too_large", "4096 bita"),
+        ({"content": b"<a/>", "headers": {"content-type": "text/xml"}}, 415,
+         "unsupported_type", "kirim application/json"),
+    ]
+    async with client(app) as http:
+        for kwargs, status, code, words in cases:
+            for language in ("id", "en"):
+                chosen = {"lang": language}
+                r = await http.post(URL, params=chosen, **kwargs)  # type: ignore[arg-type]
+                assert (r.status_code, r.json()["code"]) == (status, code), (kwargs, r.text)
+                assert (words in r.json()["detail"]) == (language == "id"), (kwargs, r.text)
+        # Accept-Language chooses too, and so does the pages' language cookie.
+        headers = {"Accept-Language": "id-ID,id;q=0.9,en;q=0.5", "X-Forwarded-For": "198.51.100.9"}
+        first = await http.post(URL, json={"category": "app"}, headers=headers)
+        limited = await http.post(URL, json={"category": "app"}, headers=headers)
+        assert first.status_code == 202 and "code" not in first.json()
+        assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+        assert limited.json()["detail"].startswith("terlalu banyak laporan")
+        http.cookies.set(LANG_COOKIE, "id")
+        missing = await http.post("/api/v1/services/nope/reports", json={"category": "app"})
+        assert missing.status_code == 404 and missing.json()["code"] == "unknown_service"
+        assert "tidak dikenal" in missing.json()["detail"]
 
 
 async def test_rate_limit_answers_429_with_retry_after(crowd_store: Store) -> None:

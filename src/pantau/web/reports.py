@@ -2,7 +2,9 @@
 
 `POST /api/v1/services/{slug}/reports` takes JSON (the API, the CLI, the page's
 script) or a urlencoded form (the page without script). JSON callers get 202 with
-the report's id once it is durable, or a 4xx/5xx with `{"detail": …}`. Form
+the report's id once it is durable, or a 4xx/5xx with `{"detail": …, "code": …}`:
+the code is stable, for programs; the detail is a sentence in the reader's language
+(`?lang=`, the lang cookie or Accept-Language, as the pages choose it). Form
 callers are redirected to a thank-you page (303, so a reload does not resend),
 or shown the reason their report was refused.
 """
@@ -194,13 +196,16 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
     summary="Report a problem with a service (JSON, or the page's form)",
     responses={
         202: {"description": "stored durably; body {'id': …}"},
-        400: {"description": "not UTF-8 / not JSON"},
-        404: {"description": "unknown service"},
-        413: {"description": "body too large"},
-        415: {"description": "neither JSON nor a form"},
-        422: {"description": "wrong fields or types"},
-        429: {"description": "rate limited (Retry-After)"},
-        503: {"description": "overloaded (Retry-After)"},
+        400: {"description": "not UTF-8 / not JSON (code not_utf8, not_json)"},
+        404: {"description": "unknown service (code unknown_service)"},
+        413: {"description": "body too large (code too_large)"},
+        415: {"description": "neither JSON nor a form (code unsupported_type)"},
+        422: {
+            "description": "wrong fields or types (code bad_category, bad_region, bad_text, "
+            "unknown_field, not_object)"
+        },
+        429: {"description": "rate limited, Retry-After (code rate_limited)"},
+        503: {"description": "overloaded, Retry-After (code overloaded)"},
     },
 )
 async def post_report(request: Request, slug: str) -> Response:
