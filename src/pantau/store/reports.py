@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,6 +124,12 @@ def _minute(row: Any) -> CrowdMinute:
 class ReportsStoreMixin(StoreBase):
     MAX_PENDING_REPORTS = 10_000
     """Reports waiting for their commit before `add_report` refuses with `Overloaded`."""
+    REPORT_COMMIT_EVERY = 0.003
+    """Seconds from the start of one commit of reports to the next, at the least. A
+    commit's fsync and thread hops cost ~300 us of CPU however few reports it carries;
+    waiting up to 3 ms lets a surge's reports share commits (in bench/ingest.py's
+    closed loop the writer thread's CPU per report fell from ~34 to ~22 us in two of
+    three alternated runs on a noisy machine)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -130,6 +137,7 @@ class ReportsStoreMixin(StoreBase):
         self._report_futures: list[asyncio.Future[str]] = []
         self._report_insert = _ReportInsert.for_dialect(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
+        self._report_commit_at = -math.inf
 
     async def add_report(self, report: NewReport) -> str:
         """Store one report; returns its id once the write is committed (durable).
@@ -149,7 +157,12 @@ class ReportsStoreMixin(StoreBase):
         return await future
 
     async def _flush_reports(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending_reports:
+            wait = self._report_commit_at + self.REPORT_COMMIT_EVERY - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._report_commit_at = loop.time()
             batch, self._pending_reports = self._pending_reports, []
             futures, self._report_futures = self._report_futures, []
 
