@@ -108,6 +108,9 @@ def test_cli_report_reaches_the_server(
     bad = subprocess.run([PANTAU, "report", "nope", "--server", url],
                          env=env, capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1 and "unknown service 'nope'" in bad.stderr
+    buruk = subprocess.run([PANTAU, "report", "nope", "--server", url, "--lang", "id"],
+                           env=env, capture_output=True, text=True, timeout=30)
+    assert buruk.returncode == 1 and "layanan 'nope' tidak dikenal" in buruk.stderr
     usage = subprocess.run([PANTAU, "report", "chatgpt", "--category", "coffee"],
                            env=env, capture_output=True, text=True, timeout=30)
     assert usage.returncode == 2

@@ -55,9 +55,9 @@ def register(app: typer.Typer) -> None:
             body["region"] = region
         url = f"{base}/api/v1/services/{service}/reports"
         try:
-            response = httpx.post(
-                url, json=body, headers={"X-Pantau-Client": _client_id()}, timeout=10.0
-            )
+            # The server words its refusal in the language asked for.
+            headers = {"X-Pantau-Client": _client_id(), "Accept-Language": lang}
+            response = httpx.post(url, json=body, headers=headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise CliError(UNREACHABLE.get(lang).format(url=base, error=exc)) from None
         if response.status_code != 202:
