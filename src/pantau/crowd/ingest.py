@@ -9,7 +9,7 @@ answered only after the write committed; a full write queue is refused at once
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -17,6 +17,7 @@ from pantau.clock import Clock
 from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
 from pantau.crowd.identity import Hasher, Network, Proxies, tokens
 from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.region import Regions
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
 from pantau.store.reports import NewReport, ReportsStoreMixin
@@ -60,6 +61,7 @@ class Ingest:
         trusted_proxies: Sequence[Network],
         limiter: ReportLimiter,
         gate: CountGate,
+        regions: Regions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -67,6 +69,7 @@ class Ingest:
         self._proxies = Proxies(trusted_proxies)
         self._limiter = limiter
         self._gate = gate
+        self._regions = regions
 
     @classmethod
     def from_settings(
@@ -85,6 +88,7 @@ class Ingest:
             trusted_proxies=settings.trusted_proxies,
             limiter=limiter,
             gate=gate,
+            regions=Regions.from_settings(settings),
         )
 
     async def submit(
@@ -95,6 +99,7 @@ class Ingest:
         client_id: str | None,
         peer: str | None,
         forwarded_for: str | None,
+        headers: Mapping[bytes, bytes] | None = None,
     ) -> str:
         """Store one report; returns its id once durable.
 
@@ -113,6 +118,9 @@ class Ingest:
         who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
         counted = await self._gate.admit(service, who.reporter, who.network, seconds)
         text = report.text
+        region = report.region
+        if region is None and self._regions is not None:
+            region = self._regions.region(peer, where, headers)
         return await self._store.add_report(
             NewReport(
                 report_id(seconds),
@@ -121,7 +129,7 @@ class Ingest:
                 who.reporter,
                 who.network,
                 report.category.value,
-                report.region,
+                region,
                 text,
                 normalise_text(text),
                 counted,

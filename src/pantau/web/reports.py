@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +227,7 @@ async def post_report(request: Request, slug: str) -> Response:
             client_id=client_id,
             peer=request.client.host if request.client else None,
             forwarded_for=request.headers.get("x-forwarded-for"),
+            headers=dict(request.scope["headers"]),
         )
     except Refused as exc:
         response = _refused(request, service, exc, is_form)
@@ -248,6 +250,7 @@ async def accept(
     client_id: str,
     peer: str | None,
     forwarded_for: str | None,
+    headers: Mapping[bytes, bytes] | None = None,
 ) -> str:
     """Validate, rate-limit, count and store one report; its id once durable.
 
@@ -263,7 +266,8 @@ async def accept(
     report = _parse(raw, is_form)
     try:
         return await endpoint.ingest.submit(
-            service.slug, report, client_id=client_id, peer=peer, forwarded_for=forwarded_for
+            service.slug, report, client_id=client_id, peer=peer, forwarded_for=forwarded_for,
+            headers=headers,
         )
     except RateLimited as exc:
         raise Refused(429, "rate_limited", exc.retry_after, wait=exc.retry_after) from None
@@ -363,6 +367,7 @@ class FastReports:
                 client_id=client_id,
                 peer=client[0] if client else None,
                 forwarded_for=forwarded_for.decode("latin-1") if forwarded_for else None,
+                headers=headers,
             )
         except Refused as exc:
             if exc.retry_after:
