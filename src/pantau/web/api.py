@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from pantau.catalog import Catalog, Service
 from pantau.store import Store
+from pantau.web.errors import unknown_service
 
 router = APIRouter()
 
@@ -30,7 +31,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 def get_service(slug: str, catalog: CatalogDep) -> Service:
     service = catalog.get(slug)
     if service is None:
-        raise HTTPException(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
+        raise unknown_service(slug)
     return service
 
 

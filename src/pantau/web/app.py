@@ -8,9 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -18,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from pantau import __version__
 from pantau.coordination import run_exclusively
 from pantau.runtime import Job, Runtime
-from pantau.web import api, crowd, official, pages_incidents, pages_service, reports, status
+from pantau.web import api, crowd, errors, official, pages_incidents, pages_service, reports, status
 from pantau.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -29,14 +27,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages_service.router,
     pages_incidents.router, pages_service.home_router,
 )
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-    return "; ".join(parts) or "invalid request"
 
 
 async def _run_job(job: Job, runtime: Runtime) -> None:
@@ -99,8 +89,5 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
-
+    errors.install(app)
     return app

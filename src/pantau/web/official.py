@@ -7,15 +7,17 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from pantau.catalog import Catalog, Service
 from pantau.official.lag import AlarmTimes, distinct_alarms, pair, summarise
 from pantau.official.mapping import service_components
 from pantau.official.serialize import incident_dict
+from pantau.signals import Text
 from pantau.store.incidents import IncidentStoreMixin
 from pantau.store.official import OfficialStoreMixin
+from pantau.web.errors import NO_STATUS_PAGE, NOT_ENABLED, Problem, unknown_service
 
 router = APIRouter()
 
@@ -30,7 +32,8 @@ trip it before errors do)."""
 def _store(request: Request) -> OfficialStoreMixin:
     store = request.app.state.store
     if not isinstance(store, OfficialStoreMixin):
-        raise HTTPException(503, "official status storage is not enabled on this server")
+        raise Problem(503, "not_enabled", NOT_ENABLED,
+                      what=Text("official status pages", "halaman status resmi"))
     return store
 
 
@@ -38,15 +41,13 @@ def _service(request: Request, slug: str) -> Service:
     catalog: Catalog = request.app.state.catalog
     service = catalog.get(slug)
     if service is None:
-        raise HTTPException(404, f"unknown service {slug!r}; GET /api/v1/services lists them")
+        raise unknown_service(slug)
     return service
 
 
 def _page_url(service: Service) -> str:
     if service.status_page is None:
-        raise HTTPException(
-            404, f"service {service.slug!r} has no official status page in the catalog"
-        )
+        raise Problem(404, "no_status_page", NO_STATUS_PAGE, slug=service.slug)
     return str(service.status_page.url)
 
 
@@ -148,7 +149,8 @@ def _alarm_times(request: Request) -> AlarmTimes:
     store = request.app.state.store
     if isinstance(store, IncidentStoreMixin):
         return incident_alarm_times(store)
-    raise HTTPException(503, "pantau's own alarm times are not available on this server")
+    raise Problem(503, "not_enabled", NOT_ENABLED,
+                  what=Text("pantau's own alarm times", "waktu alarm pantau sendiri"))
 
 
 @router.get(

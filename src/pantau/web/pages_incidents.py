@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from pantau.store.incidents import incident_store
 from pantau.web.api import CatalogDep
+from pantau.web.errors import no_incident, unknown_service
 from pantau.web.page_text import LAYER, STATE
 from pantau.web.render import render
 
@@ -21,7 +22,7 @@ async def incident_page(request: Request, incident_id: str, catalog: CatalogDep)
     store = incident_store(request.app.state.store)
     inc = await store.incident(incident_id)
     if inc is None:
-        raise HTTPException(404, f"no incident {incident_id!r}")
+        raise no_incident(incident_id)
     events = await store.incident_events(incident_id)
     shared = await store.incident(inc.shared_id) if inc.shared_id else None
     names = {s.slug: s.name for s in catalog.services}
@@ -34,7 +35,7 @@ async def incident_page(request: Request, incident_id: str, catalog: CatalogDep)
 async def history_page(request: Request, catalog: CatalogDep, service: str | None = None,
                        before: datetime | None = Query(None)) -> HTMLResponse:
     if service is not None and catalog.get(service) is None:
-        raise HTTPException(404, f"unknown service {service!r}")
+        raise unknown_service(service)
     store = incident_store(request.app.state.store)
     found = await store.recent_incidents(service=service, limit=PAGE_SIZE, before=before)
     names = {s.slug: s.name for s in catalog.services}

@@ -37,6 +37,7 @@ from pantau.crowd.validate import (
 from pantau.signals import Text
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded
+from pantau.web.errors import UNKNOWN_SERVICE
 from pantau.web.render import YEAR, reader_language, render
 
 router = APIRouter()
@@ -109,10 +110,7 @@ DETAILS = {
         "{field}: unknown field (allowed: category, region, text)",
         "{field}: kolom tidak dikenal (yang boleh: category, region, text)",
     ),
-    "unknown_service": Text(
-        "unknown service {slug!r}; GET /api/v1/services lists them",
-        "layanan {slug!r} tidak dikenal; GET /api/v1/services mendaftar semuanya",
-    ),
+    "unknown_service": UNKNOWN_SERVICE,
     "unsupported_type": Text(
         "send application/json (or the page's form)",
         "kirim application/json (atau formulir halaman)",

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, tzinfo
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from pantau.catalog import Service
@@ -16,6 +16,7 @@ from pantau.incidents.sources import official_status
 from pantau.incidents.view import ServiceView, build_view, view_json
 from pantau.store.incidents import IncidentStoreMixin, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
+from pantau.web.errors import no_incident, unknown_service
 from pantau.web.i18n import zone
 from pantau.web.live import LiveHub
 
@@ -76,7 +77,7 @@ async def list_incidents(request: Request, catalog: CatalogDep,
                              None, pattern="^(open|resolved)$"),
                          limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
     if service is not None and catalog.get(service) is None:
-        raise HTTPException(404, f"unknown service {service!r}; GET /api/v1/services lists them")
+        raise unknown_service(service)
     found = await _store(request).recent_incidents(service=service, limit=limit)
     if state is not None:
         found = [i for i in found if i.open == (state == "open")]
@@ -88,7 +89,7 @@ async def show_incident(request: Request, incident_id: str) -> dict[str, Any]:
     store = _store(request)
     inc = await store.incident(incident_id)
     if inc is None:
-        raise HTTPException(404, f"no incident {incident_id!r}")
+        raise no_incident(incident_id)
     events = await store.incident_events(incident_id)
     return {**incident_out(inc), "events": [
         {"at": e.event.at.isoformat(), "kind": e.event.kind.value, "state": e.event.state.value,

@@ -1,0 +1,122 @@
+"""Errors as people and programs read them: a stable `code`, a sentence in the reader's language.
+
+The API answers `{"detail": …, "code": …}` (as the report endpoint does); a person who
+followed a link to a page that does not exist gets a page, not JSON. The language is
+the pages' choice (`?lang=`, the lang cookie, Accept-Language).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from pantau.signals import Text
+from pantau.web.render import reader_language, render
+
+UNKNOWN_SERVICE = Text(
+    "unknown service {slug!r}; GET /api/v1/services lists them",
+    "layanan {slug!r} tidak dikenal; GET /api/v1/services mendaftar semuanya",
+)
+NO_INCIDENT = Text("no incident {id!r}", "tidak ada gangguan {id!r}")
+NO_STATUS_PAGE = Text(
+    "service {slug!r} has no official status page in the catalog",
+    "layanan {slug!r} tidak punya halaman status resmi di katalog",
+)
+NOT_ENABLED = Text(
+    "this server does not keep {what}", "server ini tidak menyimpan {what}"
+)
+BODY_TOO_LARGE = Text(
+    "request body too large: the limit is {limit} bytes",
+    "isi permintaan terlalu besar: batasnya {limit} bita",
+)
+INVALID = Text("invalid request: {fields}", "permintaan tidak sah: {fields}")
+# Starlette's own refusals (a path no route knows, a method a route does not take).
+_BY_STATUS = {
+    404: ("not_found", Text("nothing here: {path}", "tidak ada apa-apa di sini: {path}")),
+    405: (
+        "method_not_allowed",
+        Text("{method} is not allowed on {path}", "{method} tidak diizinkan pada {path}"),
+    ),
+}
+_OTHER = ("http_error", Text("the request failed ({http})", "permintaan gagal ({http})"))
+_PAGE_HEADING = {
+    404: Text("Not found", "Tidak ditemukan"),
+    405: Text("Not allowed", "Tidak diizinkan"),
+}
+_HEADING = Text("Something went wrong", "Terjadi kesalahan")
+HOME = Text("Back to the home page", "Kembali ke halaman utama")
+
+
+class Problem(HTTPException):
+    """A refusal with a stable code and a sentence in both languages."""
+
+    def __init__(self, status: int, code: str, text: Text, **params: object) -> None:
+        self.code = code
+        self.text = text
+        self.params = params
+        super().__init__(status, self.sentence("en"))
+
+    def sentence(self, language: str) -> str:
+        """The sentence in `language`; parameters that are `Text` are said in it too."""
+        said = {k: v.get(language) if isinstance(v, Text) else v for k, v in self.params.items()}
+        return self.text.get(language).format(**said)
+
+
+def unknown_service(slug: str) -> Problem:
+    return Problem(404, "unknown_service", UNKNOWN_SERVICE, slug=slug)
+
+
+def no_incident(incident_id: str) -> Problem:
+    return Problem(404, "unknown_incident", NO_INCIDENT, id=incident_id)
+
+
+def _problem(request: Request, exc: HTTPException) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    code, text = _BY_STATUS.get(exc.status_code, _OTHER)
+    return Problem(
+        exc.status_code, code, text,
+        path=request.url.path, method=request.method, http=exc.status_code,
+    )
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path == "/healthz") and request.method == "GET"
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    problem = _problem(request, exc)
+    language = reader_language(request)
+    headers = dict(exc.headers) if exc.headers else None
+    if _wants_page(request):
+        heading = _PAGE_HEADING.get(problem.status_code, _HEADING)
+        return render(
+            request, "error.html", status_code=problem.status_code,
+            heading=heading.get(language), message=problem.sentence(language),
+            home=HOME.get(language),
+        )
+    return JSONResponse(
+        {"detail": problem.sentence(language), "code": problem.code},
+        status_code=problem.status_code, headers=headers,
+    )
+
+
+async def _on_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Each field with pydantic's reason (English: its messages are not translated).
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    fields = "; ".join(parts) or "?"
+    problem = Problem(422, "invalid_request", INVALID, fields=fields)
+    return await _on_http_error(request, problem)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid)

@@ -1,0 +1,60 @@
+"""Every refusal has a stable code and a sentence in the reader's language; pages get a page."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.foundation.test_web_foundation import client
+
+__all__ = ["client"]
+ID = {"Accept-Language": "id-ID,id;q=0.9"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "en", "id_"),
+    [
+        ("GET", "/api/v1/services/nope", 404, "unknown_service",
+         "unknown service 'nope'", "layanan 'nope' tidak dikenal"),
+        ("GET", "/api/v1/services/nope/crowd", 404, "unknown_service",
+         "unknown service 'nope'", "layanan 'nope' tidak dikenal"),
+        ("GET", "/api/v1/incidents/424242", 404, "unknown_incident",
+         "no incident '424242'", "tidak ada gangguan '424242'"),
+        ("GET", "/api/v1/incidents?limit=0", 422, "invalid_request",
+         "invalid request: limit:", "permintaan tidak sah: limit:"),
+        ("GET", "/api/v1/nothing-here", 404, "not_found",
+         "nothing here: /api/v1/nothing-here", "tidak ada apa-apa di sini"),
+        ("POST", "/healthz", 405, "method_not_allowed",
+         "POST is not allowed on /healthz", "POST tidak diizinkan pada /healthz"),
+    ],
+)
+def test_api_errors_in_both_languages(
+    client: TestClient, method: str, path: str, status: int, code: str, en: str, id_: str
+) -> None:
+    english = client.request(method, path)
+    indonesian = client.request(method, path, headers=ID)
+    for answer, sentence in ((english, en), (indonesian, id_)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["code"] == code
+        assert sentence in answer.json()["detail"]
+
+
+def test_oversized_body_is_refused_in_the_readers_language(client: TestClient) -> None:
+    answer = client.post("/api/v1/services?lang=id", content=b"x" * 100_000)
+    assert answer.status_code == 413
+    assert answer.json() == {
+        "detail": "isi permintaan terlalu besar: batasnya 65536 bita", "code": "too_large"
+    }
+
+
+def test_a_missing_page_is_a_page(client: TestClient) -> None:
+    answer = client.get("/incidents/424242", params={"lang": "id"})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Tidak ditemukan" in answer.text and "tidak ada gangguan" in answer.text
+    assert 'href="/"' in answer.text
+    english = client.get("/no/such/page", params={"lang": "en"})
+    assert english.status_code == 404 and "Not found" in english.text
+    bad = client.get("/history", params={"before": "not-a-time", "lang": "id"})
+    assert bad.status_code == 422 and "permintaan tidak sah: before" in bad.text
