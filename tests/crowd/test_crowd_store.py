@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from pantau.signals import CrowdMinute, CrowdState
@@ -65,3 +66,14 @@ async def test_crowd_minutes_upsert_and_latest(crowd_store: Store) -> None:
     assert (
         await crowd_store.latest_crowd(T0 + timedelta(minutes=5), T0 + timedelta(minutes=2)) == {}
     )
+
+
+async def test_a_surge_larger_than_one_statement_is_stored_whole(crowd_store: Store) -> None:
+    # 1,234 reports waiting together: the batch insert splits them over statements of
+    # at most 500 rows, and every caller hears its own id.
+    reports = [_report(i, i / 1000) for i in range(1234)]
+    ids = await asyncio.gather(*(crowd_store.add_report(r) for r in reports))
+    assert ids == [r.id for r in reports]
+    assert await crowd_store.report_count() == 1234
+    rows = await crowd_store.report_rows(T0, T0 + timedelta(minutes=2))
+    assert len(rows) == 1234 and rows[-1].at == reports[-1].at

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, delete, func, or_, select, tuple_
@@ -48,41 +49,49 @@ class ReportRow:
     counted: bool
 
 
-@dataclass(frozen=True, slots=True)
 class _ReportInsert:
-    """The batch insert for one dialect: its SQL, and which columns need converting.
+    """The batch insert for one dialect: one INSERT with many rows of VALUES.
 
-    The driver's own executemany on plain tuples: SQLAlchemy's per-row parameter
-    processing cost ~15 us a report, more than the rest of the ingest path together
-    (bench/ingest.py). Conversions are still SQLAlchemy's, from the column types (on
-    SQLite the time becomes the text every other query compares against).
+    The driver's own statement on plain tuples: SQLAlchemy's per-row parameter
+    processing cost ~15 us a report, more than the rest of the ingest path together;
+    and one statement for many rows, not executemany, because sqlite3 lets go of the
+    GIL around each row's step, and getting it back from the busy event loop took the
+    writer's thread longer than the insert itself (bench/ingest.py). Conversions are
+    still SQLAlchemy's, from the column types (on SQLite the time becomes the text
+    every other query compares against).
     """
 
-    sql: str
-    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+    ROWS = 500
+    """Rows per statement at most: 5,000 parameters, under every driver's limit."""
 
-    @classmethod
-    def for_dialect(cls, dialect: Dialect) -> _ReportInsert:
-        marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        names = ", ".join(NewReport._fields)
-        markers = ", ".join([marker] * len(NewReport._fields))
-        # Every name is the schema's own (NewReport's fields); no input reaches this text.
-        sql = f"INSERT INTO {reports.name} ({names}) VALUES ({markers})"  # noqa: S608
-        convert = []
+    def __init__(self, dialect: Dialect) -> None:
+        self._marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._convert: list[tuple[int, Callable[[Any], Any]]] = []
         for i, name in enumerate(NewReport._fields):
             column_type = reports.c[name].type
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                convert.append((i, process))
-        return cls(sql, tuple(convert))
+                self._convert.append((i, process))
+        self._sql: dict[int, str] = {}
 
-    def rows(self, batch: Sequence[NewReport]) -> Sequence[Sequence[Any]]:
-        if not self.convert:
-            return batch
-        columns: list[Iterable[Any]] = list(zip(*batch, strict=True))
-        for i, process in self.convert:
-            columns[i] = map(process, columns[i])
-        return list(zip(*columns, strict=True))
+    def _statement(self, rows: int) -> str:
+        sql = self._sql.get(rows)
+        if sql is None:
+            names = ", ".join(NewReport._fields)
+            row = "(" + ", ".join([self._marker] * len(NewReport._fields)) + ")"
+            # Every name is the schema's own (NewReport's fields); no input reaches this text.
+            sql = f"INSERT INTO {reports.name} ({names}) VALUES {', '.join([row] * rows)}"  # noqa: S608
+            self._sql[rows] = sql
+        return sql
+
+    def run(self, cursor: Any, batch: Sequence[NewReport]) -> None:
+        for start in range(0, len(batch), self.ROWS):
+            rows = batch[start : start + self.ROWS]
+            columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+            for i, process in self._convert:
+                columns[i] = map(process, columns[i])
+            flat = list(chain.from_iterable(zip(*columns, strict=True)))
+            cursor.execute(self._statement(len(rows)), flat)
 
 
 _ROW_COLUMNS = (
@@ -135,7 +144,7 @@ class ReportsStoreMixin(StoreBase):
         super().__init__(*args, **kwargs)
         self._pending_reports: list[NewReport] = []
         self._report_futures: list[asyncio.Future[str]] = []
-        self._report_insert = _ReportInsert.for_dialect(self.engine.dialect)
+        self._report_insert = _ReportInsert(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
 
@@ -167,10 +176,9 @@ class ReportsStoreMixin(StoreBase):
             futures, self._report_futures = self._report_futures, []
 
             def write(conn: Connection, batch: list[NewReport] = batch) -> None:
-                insert = self._report_insert
                 cursor = conn.connection.cursor()
                 try:
-                    cursor.executemany(insert.sql, insert.rows(batch))
+                    self._report_insert.run(cursor, batch)
                 finally:
                     cursor.close()
 
