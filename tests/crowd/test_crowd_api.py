@@ -72,6 +72,11 @@ async def test_refusals_carry_a_code_and_a_detail_in_the_readers_language(
         ({"json": {"category": "app", "x": 1}}, 422, "unknown_field", "x: kolom tidak dikenal"),
         ({"json": ["website"]}, 422, "not_object", "objek JSON"),
         ({"content": b"{not json", "headers": json_type}, 400, "not_json", "bita ke-1"),
+        # A body that ends too early names the byte where it ended, not "None".
+        ({"content": b'{"category": "app"', "headers": json_type}, 400, "not_json",
+         "bita ke-18"),
+        ({"json": {"category": "app", "a-b": 1}}, 422, "unknown_field",
+         "a-b: kolom tidak dikenal"),
         ({"content": b'{"category": "\xff"}', "headers": json_type}, 400, "not_utf8",
          "bukan UTF-8"),
         ({"content": b"x" * 5000, "headers": json_type}, 413, "too_large", "4096 bita"),
@@ -140,3 +145,28 @@ async def test_html_form_redirects_to_a_thank_you(crowd_store: Store) -> None:
         assert "/services/chatgpt" in bad.text
     rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
     assert [(r.category, r.text_norm) for r in rows] == [("payments", "error 1020")]
+
+
+async def test_a_proxys_added_forwarded_line_is_read_after_the_clients_own(
+    crowd_store: Store,
+) -> None:
+    # The client sends its own X-Forwarded-For; the trusted proxy adds a second line
+    # with the address it really saw. Both paths must read every line, in order: the
+    # client's line alone would let one person pose as anybody, and dodge the limits.
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
+
+    def lines(real: str) -> list[tuple[str, str]]:
+        return [("X-Forwarded-For", "192.0.2.1"), ("X-Forwarded-For", real)]
+
+    async with client(app) as http:
+        for real in ("203.0.113.7", "203.0.113.8"):
+            answer = await http.post(URL, json={"category": "app"}, headers=lines(real))
+            assert answer.status_code == 202, answer.text
+        for real in ("203.0.113.9", "203.0.113.10"):
+            form = await http.post(URL, data={"category": "app"}, headers=lines(real))
+            assert form.status_code == 303, form.text
+        # The same real address again is over its limit, on both paths.
+        again = await http.post(URL, json={"category": "app"}, headers=lines("203.0.113.7"))
+        assert again.status_code == 429
+        form = await http.post(URL, data={"category": "app"}, headers=lines("203.0.113.9"))
+        assert form.status_code == 429

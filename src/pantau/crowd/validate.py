@@ -87,7 +87,7 @@ class Malformed(ValueError):
         self.utf8 = utf8
 
 
-_AT_FIELD = re.compile(r"`\$\.(\w+)`|field `(\w+)`")
+_AT_FIELD = re.compile(r"`\$\.([^`]+)`|field `([^`]+)`")
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 
 
@@ -107,8 +107,9 @@ def decode_report(raw: bytes) -> ReportIn:
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
     except msgspec.DecodeError as exc:
+        # A body that ends too early ("truncated") names no byte: it stopped at the end.
         found = _AT_BYTE.search(str(exc))
-        raise Malformed(int(found.group(1)) if found else None) from None
+        raise Malformed(int(found.group(1)) if found else len(raw)) from None
     except UnicodeDecodeError:
         # msgspec counts from the start of the string it was reading; say where in the body.
         raise Malformed(_utf8_error(raw), utf8=True) from None

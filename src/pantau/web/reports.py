@@ -195,7 +195,10 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
     summary="Report a problem with a service (JSON, or the page's form)",
     responses={
         202: {"description": "stored durably; body {'id': …}"},
-        400: {"description": "not UTF-8 / not JSON (code not_utf8, not_json)"},
+        400: {
+            "description": "not UTF-8 / not JSON, or the client cannot be told "
+            "(code not_utf8, not_json, no_address, client_gone)"
+        },
         404: {"description": "unknown service (code unknown_service)"},
         413: {"description": "body too large (code too_large)"},
         415: {"description": "neither JSON nor a form (code unsupported_type)"},
@@ -224,7 +227,7 @@ async def post_report(request: Request, slug: str) -> Response:
             content_type,
             client_id=client_id,
             peer=request.client.host if request.client else None,
-            forwarded_for=request.headers.get("x-forwarded-for"),
+            forwarded_for=_forwarded_for(request.scope["headers"]),
             headers=dict(request.scope["headers"]),
         )
     except Refused as exc:
@@ -353,7 +356,7 @@ class FastReports:
                 f"{CLIENT_COOKIE}={client_id}; Max-Age={YEAR}; Path=/; SameSite=lax; HttpOnly"
             )
             extra.append((b"set-cookie", cookie_value.encode()))
-        forwarded_for = headers.get(b"x-forwarded-for")
+        forwarded_for = _forwarded_for(scope["headers"]) if b"x-forwarded-for" in headers else None
         try:
             raw = await _read_body(receive)
             client = scope.get("client")
@@ -364,7 +367,7 @@ class FastReports:
                 content_type,
                 client_id=client_id,
                 peer=client[0] if client else None,
-                forwarded_for=forwarded_for.decode("latin-1") if forwarded_for else None,
+                forwarded_for=forwarded_for,
                 headers=headers,
             )
         except Refused as exc:
@@ -376,6 +379,16 @@ class FastReports:
             # The id is hex: no escaping needed, and no encoder on the busiest answer.
             await _send(send, 202, b'{"id":"' + report_id.encode() + b'"}', extra)
         return True
+
+
+def _forwarded_for(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """Every X-Forwarded-For line, in order, as one list.
+
+    A proxy may add its own line rather than extend the client's: taking only the first
+    line would believe a client-sent address, taking only the last would drop hops.
+    """
+    lines = [value.decode("latin-1") for name, value in raw if name == b"x-forwarded-for"]
+    return ", ".join(lines) if lines else None
 
 
 def _cookie(header: str, name: str) -> str | None:
