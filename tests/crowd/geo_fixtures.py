@@ -42,12 +42,16 @@ def city_record(country: str | None, subdivision: str | None = None) -> dict[str
 
 
 def write_database(
-    path: Path, entries: Iterable[tuple[str, dict[str, Any]]], *, ip_version: int = 6
+    path: Path,
+    entries: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    ip_version: int = 6,
+    database_type: str = "GeoLite2-City",
 ) -> Path:
     """An .mmdb file mapping each network (CIDR text) to its record."""
     writer = MMDBWriter(
         ip_version=ip_version,
-        database_type="GeoLite2-City",
+        database_type=database_type,
         languages=LANGUAGES,
         description="pantau test database",
         ipv4_compatible=ip_version == 6,

@@ -149,3 +149,8 @@ def test_settings_name_the_database_and_headers(
         load_settings(geoip_database=str(bad))
     with pytest.raises(SettingsError, match="PANTAU_GEOIP_DATABASE"):
         load_settings(geoip_database=str(tmp_path / "missing.mmdb"))
+    # A Country database has no subdivisions: every report would silently get none.
+    country = write_database(tmp_path / "country.mmdb", [("192.0.2.0/24", city_record("ID", "JK"))],
+                             database_type="GeoLite2-Country")
+    with pytest.raises(SettingsError, match="GeoLite2-Country database; a City database"):
+        load_settings(geoip_database=str(country))

@@ -40,12 +40,18 @@ _KNOWN_NETWORKS = 65_536
 def open_database(path: Path) -> maxminddb.Reader:
     """Open a MaxMind DB file memory-mapped (the C reader when installed).
 
-    Raises `ValueError` naming the problem when the file is not a City-style database.
+    Raises `ValueError` naming the problem when the file cannot be read as a MaxMind
+    database, or holds no subdivisions (a Country or ASN database would silently give
+    no region).
     """
     try:
         reader = maxminddb.open_database(str(path))
     except (OSError, maxminddb.InvalidDatabaseError) as exc:
         raise ValueError(f"cannot read {path} as a MaxMind database: {exc}") from None
+    kind = str(reader.metadata().database_type)
+    if "City" not in kind:
+        reader.close()
+        raise ValueError(f"{path} is a {kind} database; a City database is needed for regions")
     return reader
 
 
