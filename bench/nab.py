@@ -36,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -72,7 +72,7 @@ class Series:
     probation: int
     levels: list[float]  # detector surprise per row
     scores: list[float]  # the anomaly_score column `pantau detect` writes
-    beyond: list[int] = field(default_factory=list)  # +1/-1 out of range (ValueScore.beyond)
+    beyond: list[int]  # +1/-1 beyond the range seen so far, else 0 (ValueScore.beyond)
 
     @property
     def category(self) -> str:
@@ -169,8 +169,7 @@ def alarms_at(series: Series, detect_at: float) -> list[bool]:
         clear_after=t.clear_after,
     )
     # The learning period never alarms, exactly as in the live detector.
-    beyond = series.beyond or [0] * len(series.levels)
-    return replay_alarms(series.levels, beyond, thresholds, series.probation)
+    return replay_alarms(series.levels, series.beyond, thresholds, series.probation)
 
 
 def _run_file(job: tuple[str, Path, list[list[str]], ValueConfig]) -> Series:

@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         3, ge=1, description="distinct reporters one network may add to the count per 30 min"
     )
     crowd_min_networks: int = Field(
-        25, ge=1, description="networks above normal (last 10 min) a crowd detection needs"
+        25,
+        ge=1,
+        description="distinct networks above normal (over the last 10 or 30 min) a crowd "
+        "detection needs",
     )
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"

@@ -25,7 +25,8 @@ def nab() -> ModuleType:
 
 def test_null_perfect_and_first_detection_only(nab: ModuleType) -> None:
     w = nab.Weights(tp=1.0, fp=0.11, fn=1.0)
-    s = nab.Series("cat/f.csv", [(200, 299), (600, 649)], 100, [0.0] * 1000, [0.0] * 1000)
+    s = nab.Series("cat/f.csv", [(200, 299), (600, 649)], 100, [0.0] * 1000, [0.0] * 1000,
+                   [0] * 1000)
     null, perfect = nab.bounds([s], w)
     flags = [False] * 1000
     assert nab.normalised(nab.score_file(flags, s, w), null, perfect) == 0.0
@@ -52,7 +53,7 @@ def test_sweep_matches_scoring_each_threshold(nab: ModuleType) -> None:
     w = nab.Weights(tp=1.0, fp=0.22, fn=1.0)
     scores = [0.0] * 1000
     scores[120], scores[210], scores[400], scores[620] = 0.9, 0.5, 0.7, 0.5
-    s = nab.Series("cat/f.csv", [(200, 299), (600, 649)], 100, [0.0] * 1000, scores)
+    s = nab.Series("cat/f.csv", [(200, 299), (600, 649)], 100, [0.0] * 1000, scores, [0] * 1000)
     for threshold, raw in nab.sweep([s], w):
         flags = [v >= threshold for v in scores]
         assert raw == pytest.approx(nab.score_file(flags, s, w))

@@ -56,11 +56,3 @@ class Hysteresis:
             self.state = CrowdState.NORMAL
         return self.state, alarm
 
-
-def replay(levels: list[float], thresholds: Thresholds) -> list[bool]:
-    """The alarm flags the state machine raises over a precomputed surprise series.
-
-    Lets a benchmark try another threshold without recomputing the scores.
-    """
-    machine = Hysteresis(thresholds)
-    return [machine.step(level)[1] for level in levels]

@@ -113,9 +113,10 @@ def _strong_amber(crowd: CrowdMinute, recent: Sequence[CrowdMinute],
                   config: FusionConfig) -> bool:
     """An amber crowd that has lasted, from as many networks as reporters.
 
-    The detector withholds "detected" until many more networks than usual report within
-    ten minutes, which a small service never reaches; amber minute after minute, with
-    reports spread over as many networks as reporters (so not one flood), is enough."""
+    The detector withholds "detected" until many more distinct networks than usual
+    report within ten or thirty minutes, which a small service may never reach; amber
+    minute after minute, with reports spread over as many networks as reporters (so not
+    one flood), is enough."""
     if crowd.state is not CrowdState.POSSIBLE:
         return False
     minutes = [crowd, *(m for m in recent if m.minute != crowd.minute
