@@ -91,6 +91,11 @@ class Ingest:
             regions=Regions.from_settings(settings),
         )
 
+    def close(self) -> None:
+        """Let go of the GeoIP database (a memory map), if one is open."""
+        if self._regions is not None:
+            self._regions.close()
+
     async def submit(
         self,
         service: str,

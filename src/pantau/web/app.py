@@ -66,6 +66,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            reports.close(app.state)
             await runtime.store.close()
             if runtime.redis is not None:
                 await runtime.redis.aclose()

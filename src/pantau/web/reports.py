@@ -176,6 +176,14 @@ def _endpoint(state: Any) -> _Endpoint:
     return endpoint
 
 
+def close(state: Any) -> None:
+    """Release what the report endpoint holds, at shutdown; a later report opens it anew."""
+    endpoint: _Endpoint | None = getattr(state, "crowd_endpoint", None)
+    if endpoint is not None:
+        state.crowd_endpoint = None
+        endpoint.ingest.close()
+
+
 def _parse(raw: bytes, is_form: bool) -> ReportIn:
     if len(raw) > MAX_REPORT_BYTES:
         raise Refused(413, "too_large")
