@@ -10,6 +10,7 @@ from pantau.incidents.engine import FusionEngine, Minute, ServiceInput
 from pantau.incidents.model import EventKind
 from pantau.signals import CrowdState, Layer, ServiceState
 from pantau.store import Store
+from pantau.store.incidents import MinuteRow
 
 
 def inputs(n: int, bad: bool) -> list[ServiceInput]:
@@ -79,3 +80,15 @@ async def test_incidents_before_a_time_given_in_another_zone(store: Store) -> No
     before = (minute(0) + timedelta(minutes=10)).astimezone(wib)
     found = await store.recent_incidents(service="chatgpt", before=before)
     assert [i.started_at for i in found if i.service == "chatgpt"] == [minute(0)]
+
+
+async def test_a_past_fusion_did_not_see_is_added_before_it(store: Store) -> None:
+    engine = FusionEngine()
+    await save(store, engine.step(minute(0), inputs(0, False)))
+    past = [MinuteRow(minute(k), ServiceState.OPERATIONAL, Layer.NONE, k, 1.5,
+                      {"app": k}, {"ID-JK": k}, {"502": k}) for k in range(-3, 0)]
+    await store.add_service_minutes("chatgpt", past)
+    rows = await store.service_minutes("chatgpt", minute(-10), crowd=True)
+    assert [r.at for r in rows] == [minute(k) for k in range(-3, 1)]
+    assert rows[:3] == past
+    await store.add_service_minutes("chatgpt", [])

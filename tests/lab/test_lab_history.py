@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from pantau.detect.counts import CountConfig
 from pantau.lab import load_scenario
-from pantau.lab.history import history_minutes
-from pantau.signals import CrowdState
+from pantau.lab.history import history_minutes, working_minutes
+from pantau.signals import CrowdState, Layer, ServiceState
 
 
 def test_history_covers_every_minute_before_the_scenario_quietly() -> None:
@@ -26,3 +26,11 @@ def test_history_covers_every_minute_before_the_scenario_quietly() -> None:
     assert reported > 50
     assert all(m.expected > 0 for m in chatgpt[-60:])
     assert all(sum(m.categories.values()) == m.reporters for m in chatgpt)
+
+    # The same minutes as fusion stores them: what the page's chart draws.
+    fused = working_minutes(minutes)
+    assert set(fused) == slugs
+    rows = fused["chatgpt"]
+    assert [r.at for r in rows] == [m.minute for m in chatgpt]
+    assert all((r.state, r.layer) == (ServiceState.OPERATIONAL, Layer.NONE) for r in rows)
+    assert [(r.reporters, r.expected) for r in rows] == [(m.reporters, m.expected) for m in chatgpt]

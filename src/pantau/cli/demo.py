@@ -69,15 +69,19 @@ demo slow to open on a busy machine."""
 async def _seed_history(runtime: Runtime, scenario: Scenario) -> None:
     """Give the fresh database the quiet days before the scenario, as pantau would have seen."""
     from pantau.detect.job import count_config
-    from pantau.lab.history import history_minutes
+    from pantau.lab.history import history_minutes, working_minutes
+    from pantau.store.incidents import incident_store
     from pantau.store.reports import reports_store
 
     config = count_config(runtime.settings)
     minutes = await asyncio.to_thread(history_minutes, scenario, HISTORY_DAYS, config)
-    store = reports_store(runtime.store)
-    await store.start()
+    crowd = reports_store(runtime.store)
+    await crowd.start()
     for i in range(0, len(minutes), 500):  # bounded statements: SQLite caps bound parameters
-        await store.save_crowd_minutes(minutes[i : i + 500])
+        await crowd.save_crowd_minutes(minutes[i : i + 500])
+    fused = incident_store(runtime.store)
+    for service, rows in working_minutes(minutes).items():
+        await fused.add_service_minutes(service, rows)
 
 
 async def run_demo(scenario: Scenario, speed: float, sock: socket.socket, tmp: Path) -> None:

@@ -3,8 +3,9 @@
 A demo on a fresh database would otherwise open with an empty chart and a detector
 that knows only its prior. The simulated crowd of the days before the scenario
 (the same generator and rhythm, no surges) is rolled up and scored exactly as the
-detector job does, so the page draws a day of reports against the learnt expected
-level and the job's start-up replay learns the service's baseline from it.
+detector job does, so the job's start-up replay learns the service's baseline from
+it; and the same minutes, as fusion would have stored them with everything working,
+let the page draw a day of reports against the expected level.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pantau.detect.counts import CountConfig
 from pantau.detect.job import MINUTE, CrowdScorer
 from pantau.lab.crowd import generate_reports
 from pantau.lab.scenario import Scenario
-from pantau.signals import CrowdMinute
+from pantau.signals import CrowdMinute, Layer, ServiceState
+from pantau.store.incidents import MinuteRow
 from pantau.store.reports import ReportRow
 
 
@@ -40,4 +42,15 @@ def history_minutes(scenario: Scenario, days: int, config: CountConfig) -> list[
     while minute < scenario.start:
         out.extend(scorer.score(minute, services, rollups))
         minute += MINUTE
+    return out
+
+
+def working_minutes(minutes: list[CrowdMinute]) -> dict[str, list[MinuteRow]]:
+    """Each service's crowd minutes as fusion stores them for a time when all worked."""
+    out: dict[str, list[MinuteRow]] = {}
+    for m in minutes:
+        out.setdefault(m.service, []).append(
+            MinuteRow(m.minute, ServiceState.OPERATIONAL, Layer.NONE, m.reporters, m.expected,
+                      dict(m.categories), dict(m.regions), dict(m.texts))
+        )
     return out

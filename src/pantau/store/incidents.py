@@ -168,6 +168,21 @@ class IncidentStoreMixin:
 
         return await self.read(q)
 
+    async def add_service_minutes(self, service: str, rows: Sequence[MinuteRow]) -> None:
+        """Insert minutes of a past that fusion did not see (a demo's quiet history)."""
+        values = [
+            {"service": service, "at": r.at, "state": r.state.value, "layer": r.layer.value,
+             "reporters": r.reporters, "expected": r.expected,
+             "crowd": {"categories": r.categories, "regions": r.regions, "texts": r.texts}}
+            for r in rows
+        ]
+
+        def write(conn: Connection) -> None:
+            if values:
+                conn.execute(insert(service_minutes), values)
+
+        await self.writer.submit(write)
+
     async def prune_service_minutes(self, before: datetime) -> None:
         def write(conn: Connection) -> None:
             conn.execute(delete(service_minutes).where(service_minutes.c.at < before))
