@@ -26,7 +26,7 @@ same CUSUM bank and rule knowing only the daily and weekly rhythm, not the hour'
 wobble (its own threshold, calibrated alike): a bound no longer out of reach for a
 detector that has to learn the level, as pantau does.
 
-Usage: python bench/surges.py [--trials 6] [--months 3] [--seed 7]
+Usage: python bench/surges.py [--trials 6] [--months 3] [--seed 7] [--min-networks 25]
 """
 
 from __future__ import annotations
@@ -226,17 +226,22 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=6, help="surges per service/size/length")
     parser.add_argument("--months", type=int, default=3, help="clean months per service")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--min-networks", type=int, default=CountConfig().min_networks,
+        help="the distinct-network rule (PANTAU_CROWD_MIN_NETWORKS), to see what it costs",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
-    min_networks = CountConfig().min_networks
+    min_networks = args.min_networks
+    config = CountConfig(min_networks=min_networks)
     results: Results = {}
     false_alarms: dict[str, float] = {}
     for service in SERVICES:
         threshold, seasonal_threshold = calibrate(service, rng)
         horizon = (TRAIN_DAYS + args.months * MONTH_DAYS + 1) * 1440
         seasonal, rates = normal_rates(service, horizon, rng)
-        det = CountDetector()
+        det = CountDetector(config)
         train = TRAIN_DAYS * 1440
         feed(det, 0, rng.poisson(rates[:train]))
         trained = copy.deepcopy(det)
