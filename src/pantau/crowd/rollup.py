@@ -12,6 +12,14 @@ from pantau.store.reports import ReportRow
 TOP_TEXTS = 5
 
 
+def sum_counts(minutes: Iterable[object], name: str) -> Counter[str]:
+    """The per-minute count maps in attribute `name` (categories, regions, texts) added up."""
+    total: Counter[str] = Counter()
+    for m in minutes:
+        total.update(getattr(m, name))
+    return total
+
+
 @dataclass(slots=True)
 class Rollup:
     """One service's minute.

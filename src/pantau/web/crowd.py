@@ -8,12 +8,12 @@ per-minute rollups leave the server.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from pantau.crowd.rollup import sum_counts
 from pantau.signals import CrowdMinute
 from pantau.store.reports import reports_store
 from pantau.web.api import ServiceDep
@@ -37,11 +37,8 @@ def minute_json(m: CrowdMinute) -> dict[str, Any]:
     }
 
 
-def _top(minutes: list[CrowdMinute], field: str, n: int) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for m in minutes:
-        total.update(getattr(m, field))
-    return dict(total.most_common(n))
+def _top(minutes: list[CrowdMinute], name: str, n: int) -> dict[str, int]:
+    return dict(sum_counts(minutes, name).most_common(n))
 
 
 @router.get(

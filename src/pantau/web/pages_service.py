@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,12 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from pantau.crowd.rollup import sum_counts
 from pantau.incidents.attribute import official_words
 from pantau.incidents.model import Scope
 from pantau.incidents.view import STALE_AFTER, ServiceView
 from pantau.official.words import status_words
 from pantau.regions import home_provinces, region_name
-from pantau.store.incidents import IncidentStoreMixin, MinuteRow, StoredEvent, incident_store
+from pantau.store.incidents import IncidentStoreMixin, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
 from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE, summary_boxes
@@ -39,13 +40,6 @@ def top_shares(counts: Mapping[str, int], n: int) -> list[tuple[str, int, int]]:
     if total == 0:
         return []
     return [(k, c, round(100 * c / total)) for k, c in Counter(counts).most_common(n)]
-
-
-def _sum(rows: Iterable[MinuteRow], field: str) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for r in rows:
-        out.update(getattr(r, field))
-    return out
 
 
 @home_router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -104,9 +98,9 @@ async def _crowd(cache: OrderedDict[tuple[object, ...], _Crowd], store: Incident
     chart_rows, crowd_rows = await asyncio.gather(
         store.service_minutes(slug, now - SPAN), store.service_minutes(slug, since, crowd=True))
     made = _Crowd(report_chart(chart_rows, now, tz, lang),
-                  top_shares(_sum(crowd_rows, "categories"), 3),
-                  top_shares(_sum(crowd_rows, "texts"), 5),
-                  top_shares(_sum(crowd_rows, "regions"), 5))
+                  top_shares(sum_counts(crowd_rows, "categories"), 3),
+                  top_shares(sum_counts(crowd_rows, "texts"), 5),
+                  top_shares(sum_counts(crowd_rows, "regions"), 5))
     cache[key] = made
     if len(cache) > _CROWD_CACHE_SIZE:
         cache.popitem(last=False)
