@@ -77,3 +77,18 @@ async def test_a_surge_larger_than_one_statement_is_stored_whole(crowd_store: St
     assert await crowd_store.report_count() == 1234
     rows = await crowd_store.report_rows(T0, T0 + timedelta(minutes=2))
     assert len(rows) == 1234 and rows[-1].at == reports[-1].at
+
+
+async def test_a_day_of_minutes_for_every_service_is_saved_at_once(crowd_store: Store) -> None:
+    # After a long stop the detector job catches up a whole day for every service in one
+    # call: far more values than one SQL statement may bind on SQLite.
+    services = [f"s{i}" for i in range(35)]
+    minutes = [
+        CrowdMinute(service=s, minute=T0 + timedelta(minutes=k), reporters=k % 3, networks=1,
+                    expected=1.0, score=0.0, state=CrowdState.NORMAL, alarm=False,
+                    categories={}, regions={}, texts={})
+        for k in range(1440) for s in services
+    ]
+    await crowd_store.save_crowd_minutes(minutes)
+    stored = await crowd_store.crowd_minutes(T0, service="s7")
+    assert len(stored) == 1440 and [m.reporters for m in stored[:4]] == [0, 1, 2, 0]

@@ -77,8 +77,7 @@ async def _seed_history(runtime: Runtime, scenario: Scenario) -> None:
     minutes = await asyncio.to_thread(history_minutes, scenario, HISTORY_DAYS, config)
     crowd = reports_store(runtime.store)
     await crowd.start()
-    for i in range(0, len(minutes), 500):  # bounded statements: SQLite caps bound parameters
-        await crowd.save_crowd_minutes(minutes[i : i + 500])
+    await crowd.save_crowd_minutes(minutes)
     fused = incident_store(runtime.store)
     for service, rows in working_minutes(minutes).items():
         await fused.add_service_minutes(service, rows)

@@ -112,6 +112,10 @@ def _report_row(r: Any) -> ReportRow:
     )
 
 
+_MINUTES_PER_STATEMENT = 500
+"""13 values a row: 6,500 bound values a statement."""
+
+
 def _minute(row: Any) -> CrowdMinute:
     return CrowdMinute(
         service=row.service,
@@ -279,13 +283,20 @@ class ReportsStoreMixin(StoreBase):
         ]
 
         def write(conn: Connection) -> None:
-            stmt = dialect_insert(conn, crowd_minutes).values(rows)
+            # A catch-up after a long stop is a day of every service: split into statements
+            # each driver's limit on bound values allows (SQLite 32,766; PostgreSQL 65,535),
+            # all in one transaction.
             keys = ("service", "minute")
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c.name: stmt.excluded[c.name] for c in crowd_minutes.c if c.name not in keys},
-            )
-            conn.execute(stmt)
+            for start in range(0, len(rows), _MINUTES_PER_STATEMENT):
+                stmt = dialect_insert(conn, crowd_minutes).values(
+                    rows[start : start + _MINUTES_PER_STATEMENT]
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=list(keys),
+                    set_={c.name: stmt.excluded[c.name] for c in crowd_minutes.c
+                          if c.name not in keys},
+                )
+                conn.execute(stmt)
 
         await self.writer.submit(write)
 
