@@ -123,3 +123,14 @@ async def test_failed_poll_keeps_state_and_logs_error(ostore: _Store) -> None:
     (logged,) = await ostore.official_errors(URL)
     assert (logged.kind, logged.status, logged.at) == ("http", 503, T + timedelta(minutes=5))
     assert await ostore.official_page("https://other.example/") is None
+
+
+async def test_a_long_history_is_archived_whole_on_the_first_read(ostore: _Store) -> None:
+    # A first read of a busy page: more updates than one SQL statement may bind.
+    updates = [(f"u{k}", "monitoring", k) for k in range(14000)]
+    first = await ostore.official_record_poll(
+        URL, PageKind.STATUSPAGE, T, _snap(_incident(*updates, ("end", "resolved", 6001)))
+    )
+    assert (first.incidents, first.updates) == (1, 14001)
+    (archived,) = await ostore.official_archive(URL)
+    assert len(archived["updates"]) == 14001

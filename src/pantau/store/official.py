@@ -51,13 +51,21 @@ class ArchiveCount:
     updates: int
 
 
+_ROWS_PER_STATEMENT = 500
+
+
 def _insert_ignoring_duplicates(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
-    """Insert rows whose key is new; an existing row is the first sighting and stays."""
-    if not rows:
-        return 0
-    stmt = dialect_insert(conn, table).values(rows).on_conflict_do_nothing()
-    # RETURNING counts what was inserted on both engines (rowcount does not on psycopg).
-    return len(conn.execute(stmt.returning(*table.primary_key.columns)).all())
+    """Insert rows whose key is new; an existing row is the first sighting and stays.
+
+    A long history (thousands of updates on a first read) is split into statements
+    each driver's limit on bound values allows."""
+    inserted = 0
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        stmt = dialect_insert(conn, table).values(rows[start : start + _ROWS_PER_STATEMENT])
+        stmt = stmt.on_conflict_do_nothing()
+        # RETURNING counts what was inserted on both engines (rowcount does not on psycopg).
+        inserted += len(conn.execute(stmt.returning(*table.primary_key.columns)).all())
+    return inserted
 
 
 def _archive(
