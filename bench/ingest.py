@@ -20,6 +20,10 @@ responses parsed by httptools (the parser uvicorn itself uses). Figures:
   was due (time spent waiting for a free connection included), and a refusal
   counts against the run. Also alternated, bare and pantau.
 - for reading those: pantau paced at half its own median full speed (not a target).
+- server CPU: the server process's, per report acknowledged, and (loop) that of its
+  main thread alone, which runs the event loop: uvicorn and the ingest path up to the
+  group commit. The database writer works in a thread of its own; whichever of the
+  two is busiest bounds the rate.
 - lost: reports acknowledged with 202 that are not in the database afterwards.
 
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--concurrency 64]
@@ -89,6 +93,7 @@ class Result:
     ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cpu: float = 0.0  # the server process's CPU seconds (all threads) during the run
+    main_cpu: float = 0.0  # of which its main thread's (the event loop's)
 
     @property
     def rate(self) -> float:
@@ -99,7 +104,8 @@ class Result:
 
     def line(self, name: str) -> str:
         other = f"  refused {self.refused}" if self.refused else ""
-        cpu = f"  server CPU {self.cpu / self.ok * 1e6:4.0f} us/report" if self.ok else ""
+        cpu = (f"  server CPU {self.cpu / self.ok * 1e6:4.0f} us/report "
+               f"(loop {self.main_cpu / self.ok * 1e6:3.0f})" if self.ok else "")
         return (f"  {name:8s} {self.rate:7.0f}/s  p50 {self.p(50):7.1f} ms  "
                 f"p99 {self.p(99):7.1f} ms  n={self.ok}{cpu}{other}")
 
@@ -263,19 +269,24 @@ class Load:
         return self.result
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc), or 0 elsewhere."""
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    """User + system CPU time so far (Linux /proc) of a process (all its threads, those
+    gone included) or of one of its threads (`task`), or 0 elsewhere."""
+    stat = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(stat).read_text().rpartition(")")[2].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measured(proc: subprocess.Popen[bytes], run: Awaitable[Result]) -> Result:
-    before = cpu_seconds(proc.pid)
+    # The main thread (task id = process id) runs the event loop: uvicorn and the ingest
+    # path up to the group commit; the database writer and the rest are other threads.
+    before, main_before = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid)
     result = await run
     result.cpu = cpu_seconds(proc.pid) - before
+    result.main_cpu = cpu_seconds(proc.pid, proc.pid) - main_before
     return result
 
 
@@ -365,6 +376,11 @@ async def main_async(seconds: float, rounds: int, concurrency: int) -> int:
         print(f"median server CPU per report at full speed: bare {per['bare']:.0f} us, "
               f"pantau {per['pantau']:.0f} us (bare / pantau = {per['bare'] / per['pantau']:.0%}: "
               f"the ratio the rates would have with a core each, free of other load)")
+        loop = {k: statistics.median(r.main_cpu / r.ok for r in full[k]) * 1e6 for k in full}
+        rest = statistics.median((r.cpu - r.main_cpu) / r.ok for r in full["pantau"]) * 1e6
+        print(f"  of which the event loop's (main) thread: bare {loop['bare']:.0f} us, pantau "
+              f"{loop['pantau']:.0f} us; pantau's other threads (the database writer) "
+              f"{rest:.0f} us")
         print(f"median p99 at {rate:.0f}/s: pantau {p99:.1f} ms (target < 50 ms), "
               f"bare {statistics.median(r.p(99) for r in half['bare']):.1f} ms; "
               f"pantau refused {refused}")
