@@ -101,3 +101,34 @@ async def test_bypass_answers_as_the_route_does(crowd_store: Store) -> None:
     # Both paths stored the same reports (ids differ; everything else is the same).
     key = sorted((r.category, r.region, r.text_norm, r.counted) for r in rows)
     assert key[0::2] == key[1::2]
+
+
+async def test_forwarded_for_is_read_whatever_other_header_repeats(crowd_store: Store) -> None:
+    # With no header name repeated, the one X-Forwarded-For line is taken as it is; any
+    # repeat (here Accept) sends the bypass back to joining every line: same address.
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
+    single = [("X-Forwarded-For", "203.0.113.7")]
+    repeated = [("Accept", "application/json"), ("Accept", "*/*"), *single]
+    async with client(app) as http:
+        assert (await http.post(URL, json={"category": "app"}, headers=single)).status_code == 202
+        again = await http.post(URL, json={"category": "app"}, headers=repeated)
+        assert again.status_code == 429
+        other = [*repeated[:2], ("X-Forwarded-For", "203.0.113.8")]
+        assert (await http.post(URL, json={"category": "app"}, headers=other)).status_code == 202
+
+
+async def test_bypass_takes_the_new_endpoint_after_a_shutdown(crowd_store: Store) -> None:
+    # The bypass keeps the app's endpoint; once the lifespan closed it, the next report
+    # opens a new one, the one the routed path (forms) uses too, so limits stay shared.
+    app = make_app(crowd_store, FrozenClock(T0), report_limit_address="1/minute")
+    async with app.router.lifespan_context(app), client(app) as http:
+        first = await http.post(URL, json={"category": "app"})
+        assert first.status_code == 202
+        closed = app.state.crowd_endpoint
+    assert closed.closed and app.state.crowd_endpoint is None
+    async with app.router.lifespan_context(app), client(app) as http:
+        assert (await http.post(URL, json={"category": "app"})).status_code == 202
+        endpoint = app.state.crowd_endpoint
+        assert endpoint is not closed and not endpoint.closed
+        form = await http.post(URL, data={"category": "app"})
+        assert form.status_code == 429  # the form met the JSON report's budget

@@ -32,6 +32,26 @@ async def test_memory_gate_caps_voices_per_network() -> None:
     assert await gate.admit("chatgpt", "r99", "n2", 0.0)
 
 
+def test_memory_gate_admits_without_awaiting_and_expires_by_its_front() -> None:
+    gate = MemoryGate(voices=2, window=100.0)
+    assert gate.admit_now("chatgpt", "r1", "n1", 0.0)
+    assert gate.admit_now("chatgpt", "r2", "n1", 50.0)
+    assert not gate.admit_now("chatgpt", "r3", "n1", 99.0)  # n1's budget: 2 per window
+    # r1 and n1's window (both from 0) are over; r2 (from 50) still counts once.
+    assert gate.admit_now("chatgpt", "r3", "n1", 100.0)
+    assert not gate.admit_now("chatgpt", "r2", "n1", 149.0)
+    assert gate.admit_now("chatgpt", "r2", "n2", 150.0)  # r2's sighting expired at 150
+    # Everything expired, both tables empty: the next entries are the fronts again.
+    assert gate.admit_now("chatgpt", "r1", "n1", 1000.0)
+    assert not gate.admit_now("chatgpt", "r1", "n1", 1099.0)
+    assert gate.admit_now("chatgpt", "r1", "n1", 1100.0)
+    # A clock that steps back: entries still expire in the order they were first seen.
+    assert not gate.admit_now("chatgpt", "r1", "n1", 1050.0)
+    assert gate.admit_now("chatgpt", "r9", "n9", 1040.0)
+    assert not gate.admit_now("chatgpt", "r9", "n9", 1140.0)  # behind r1, not yet expired
+    assert gate.admit_now("chatgpt", "r9", "n9", 1200.0)
+
+
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(REDIS_URL)

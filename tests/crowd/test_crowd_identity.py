@@ -8,7 +8,7 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from pantau.crowd.identity import Hasher, Origin, Proxies, network_of, origin
+from pantau.crowd.identity import Hasher, Origin, Proxies, Tokens, network_of, origin
 from pantau.crowd.ingest import report_id
 from pantau.crowd.validate import Invalid, Malformed, decode_report, normalise_text
 
@@ -40,6 +40,18 @@ def test_forwarded_for_is_believed_only_through_trusted_proxies() -> None:
     assert proxies.origin("2001:db8::1", "203.0.113.9") == at("2001:db8::1")
 
 
+def test_a_single_forwarded_hop_is_read_as_the_list_would_be() -> None:
+    # One hop takes a short cut (no list, no trust check of the hop): same answers.
+    proxies = Proxies(PROXY)
+    assert proxies.origin("127.0.0.1", " 203.0.113.9 ") == at("203.0.113.9")
+    assert proxies.origin("127.0.0.1", "   ") == at("127.0.0.1")
+    # The only hop is itself a trusted proxy: nothing left of it, so it is the origin.
+    assert proxies.origin("127.0.0.1", "10.1.1.1") == at("10.1.1.1")
+    assert proxies.origin("127.0.0.1", "fd00::7") == at("fd00::7")
+    assert proxies.origin("10.0.0.1", "2001:db8::9") == at("2001:db8::9")
+    assert proxies.origin("198.51.100.7", "garbage") == at("198.51.100.7")
+
+
 def test_networks_are_slash_24_and_slash_48() -> None:
     assert str(network_of(ip_address("203.0.113.77"))) == "203.0.113.0/24"
     assert str(network_of(ip_address("2001:db8:1:2::5"))) == "2001:db8:1::/48"
@@ -61,6 +73,14 @@ def test_reporter_hash_hides_the_address_and_changes_every_day() -> None:
     assert day2.reporter != day1.reporter and day2.network != day1.network
     assert "203.0.113" not in day1.reporter + day1.network
     assert Hasher(b"other").reporter(date(2025, 1, 23), "browser-1234", address) != day1
+
+
+def test_tokens_are_never_handed_out_twice() -> None:
+    pool = Tokens()
+    taken = [pool.take(n) for n in [10, 16, 7] * 400]  # over 4 KiB: the pool is refilled
+    assert [len(t) for t in taken] == [10, 16, 7] * 400
+    assert len(set(taken)) == len(taken)
+    assert len(set(b"".join(taken))) > 200  # random bytes, not a constant
 
 
 def test_report_validation() -> None:

@@ -9,6 +9,7 @@ INCR with expiry) when several processes share the work.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Protocol
 
@@ -30,6 +31,10 @@ class MemoryGate:
         # Insertion-ordered by first sighting, so expiry only ever looks at the front.
         self._reporters: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._networks: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+        # The earlier of the two fronts' times (or earlier still): until it is a window
+        # old, nothing has expired, and a report need not look at the fronts (two
+        # iterators built per report: 7 % of the ingest path's own CPU in a profile).
+        self._front = math.inf
 
     def _expire(self, now: float) -> None:
         reporters, networks = self._reporters, self._networks
@@ -37,16 +42,30 @@ class MemoryGate:
             reporters.popitem(last=False)
         while networks and now - next(iter(networks.values()))[0] >= self._window:
             networks.popitem(last=False)
+        self._front = min(
+            next(iter(reporters.values()), math.inf),
+            next(iter(networks.values()), (math.inf, 0))[0],
+        )
 
     async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        self._expire(now)
-        if (service, reporter) in self._reporters:
+        return self.admit_now(service, reporter, network, now)
+
+    def admit_now(self, service: str, reporter: str, network: str, now: float) -> bool:
+        """`admit`, which never waits here: called as it is, it spares the ingest path a
+        coroutine per report (bench/ingest.py)."""
+        if now - self._front >= self._window:
+            self._expire(now)
+        seen = (service, reporter)
+        if seen in self._reporters:
             return False
-        started, used = self._networks.get((service, network), (now, 0))
+        where = (service, network)
+        started, used = self._networks.get(where, (now, 0))
         if used >= self._voices:
             return False
-        self._reporters[(service, reporter)] = now
-        self._networks[(service, network)] = (started, used + 1)
+        self._reporters[seen] = now
+        self._networks[where] = (started, used + 1)
+        if now < self._front:
+            self._front = now
         return True
 
 

