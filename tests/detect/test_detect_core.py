@@ -150,3 +150,45 @@ def test_the_level_between_slots_across_a_sharp_edge_is_judged_a_guess() -> None
     assert det.baseline.doubt(edge) > 0.1
     assert det.baseline.doubt(evening) < 0.01
 
+
+
+def _days_that_run_busy_or_quiet(
+    seed: int, days: int, peak: float, today: float, surge: tuple[datetime, float] | None = None
+) -> list[datetime]:
+    """Alarms on the last of `days` days of `_daily` reports, where each day runs at its
+    own level (log-normal, 20 %) and each hour wobbles around it (10 %), as days of
+    news and holidays do. The last day runs at `today` times the usual level, with a
+    60-minute surge if `surge` (start, factor) is given."""
+    rng = np.random.default_rng(seed)
+    det = CountDetector()
+    own = _OwnNetworks()
+    days_level = np.exp(rng.normal(0.0, 0.2, days))
+    days_level[-1] = today
+    hours = np.exp(rng.normal(0.0, 0.1, days * 24))
+    alarms = []
+    for i in range(days * 24 * 60):
+        minute = START + timedelta(minutes=i)
+        rate = _daily(minute, peak) * days_level[i // 1440] * hours[i // 60]
+        if surge is not None and surge[0] <= minute < surge[0] + timedelta(minutes=60):
+            rate *= surge[1]
+        n = int(rng.poisson(rate))
+        if det.update(minute, n, own(n)).alarm and i >= (days - 1) * 1440:
+            alarms.append(minute)
+    return alarms
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_quiet_day_does_not_hide_a_surge_of_three_times_its_level(seed: int) -> None:
+    # A holiday at 60 % of the usual level: against the usual level a ×3 surge looks
+    # like ×1.8, inside a day-to-day spread of 20 %; against today's level it is ×3.
+    at = START + timedelta(days=20, hours=15)
+    alarms = _days_that_run_busy_or_quiet(seed, 21, 10.0, 0.6, (at, 3.0))
+    assert alarms and at <= alarms[0] <= at + timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_busy_day_raises_no_alarm(seed: int) -> None:
+    # Half as busy again as usual from the small hours on (two sd of the day-to-day
+    # spread): a day of news, not an outage, though the local level jumps at midnight.
+    alarms = _days_that_run_busy_or_quiet(seed, 21, 10.0, 1.5)
+    assert alarms == []

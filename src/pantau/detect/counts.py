@@ -9,6 +9,19 @@ minutes, and the doubt of a baseline that rests on few reports (the Gamma-Poisso
 posterior predictive) or on a time of day not seen yet, so a new service is
 judged cautiously instead of not at all.
 
+The baseline is a week's average, and today's level is not: a busy news day, a
+quiet holiday, a time of day the baseline has not learnt well run 20 % or more
+above or below it for hours. Against the baseline alone, a ×3 surge on a day at
+60 % looks like ×1.8, inside the learnt spread. So each window's expected sum is
+the baseline's times a local level: how the recent normal minutes, before the
+window, stood against the baseline (a Gamma-Poisson estimate whose prior is the
+baseline's spread, so an hour of few reports moves it little), times how much of
+such a deviation is seen to last into the next half hour (learnt by regression,
+as a level may carry on for the day or be gone with the hour). The level moves
+the yardstick but does not narrow the tails: an hour's level says least at the
+turn of an hour or a day, when it jumps, and tails fitted to the usual small
+drift gave false alarms there (bench/surges.py: 1 a month on busy services).
+
 A detection also needs at least `min_networks` more distinct networks in the last
 10 (or 30) minutes than the reporters expected then (plus their normal fluctuation):
 the surplus itself must come from many networks. A flood from a handful of networks
@@ -46,6 +59,14 @@ DISPERSION_BLOCK = 30
 """Normal minutes summed for one dispersion estimate: the longest scale's length."""
 DISPERSION_MEMORY_BLOCKS = 100.0
 """About how many well-filled blocks (two days of them) the dispersion remembers."""
+
+LEVEL_MEMORY_MINUTES = 60.0
+"""About how many minutes the local level remembers: enough reports to rest on, and
+still today's."""
+PERSISTENCE_PRIOR = (1.0, 0.1)
+"""(slope, weight) until learnt: all of a level's deviation lasts, believed like a
+few hours of half-hour blocks of a service whose level wanders by 15-20 % (the
+weight is in squared relative deviations, which such a block adds about 0.03 of)."""
 
 NETWORK_WINDOWS = (10, 30)
 """Minutes over which distinct networks are counted for a detection. The short window
@@ -88,9 +109,20 @@ class CountDetector:
     _expected: deque[float] = field(init=False)
     _machine: Hysteresis = field(init=False)
     _dispersion: float = 0.0
-    _block: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    """Observed, expected and minutes of the normal minutes gathered for the next
-    dispersion update."""
+    _block: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
+    """Observed, expected, minutes and summed local-level deviation of the normal
+    minutes gathered for the next dispersion and persistence update."""
+    _level: tuple[float, float] = (0.0, 0.0)
+    """Reports and baseline expectation of the recent normal minutes, exponentially
+    weighted: the local level's evidence."""
+    _levels: deque[tuple[float, float]] = field(init=False)
+    """`_level` after each of the last minutes, the most recent last."""
+    _anchor: float | None = None
+    """The local level when the present `possible` spell began."""
+    _persistence: tuple[float, float] = (0.0, 0.0)
+    """Exponentially weighted sums over blocks of (level's deviation × the block's
+    deviation) and (level's deviation)²: the regression of what came on what the
+    level said."""
     _seen: int = 0
     _abnormal_for: int = 0
 
@@ -99,6 +131,7 @@ class CountDetector:
         self.baseline = SeasonalBaseline(self.config.baseline)
         self._observed = deque(maxlen=horizon)
         self._expected = deque(maxlen=horizon)
+        self._levels = deque(maxlen=horizon)
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
 
@@ -124,14 +157,15 @@ class CountDetector:
         for k in cfg.scales:
             if k > len(observed):
                 break
-            best = min(best, nb_upper(sum(observed[-k:]), sum(expect[-k:]), dispersion))
+            mean = self._local_level(k, dispersion) * sum(expect[-k:])
+            best = min(best, nb_upper(sum(observed[-k:]), mean, dispersion))
         level = surprise(best * len(cfg.scales))
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
         # a flood's few networks does not make up the difference.
-        surplus_networks = max(
-            distinct - sum(expect[-w:]) - 3 * math.sqrt(sum(expect[-w:]))
-            for w, distinct in zip(NETWORK_WINDOWS, networks, strict=True)
-        )
+        surplus_networks = -math.inf
+        for w, distinct in zip(NETWORK_WINDOWS, networks, strict=True):
+            normal = self._local_level(w, dispersion) * sum(expect[-w:])
+            surplus_networks = max(surplus_networks, distinct - normal - 3 * math.sqrt(normal))
         may_detect = self._seen > cfg.learn_minutes and surplus_networks >= cfg.min_networks
         state, alarm = self._machine.step(level, may_detect)
         self._abnormal_for = 0 if state is not CrowdState.DETECTED else self._abnormal_for + 1
@@ -139,19 +173,64 @@ class CountDetector:
         # the baseline). Skipping merely "surprising" minutes too would be a trap:
         # a rising edge the baseline has not learnt yet would stay unlearnt for ever.
         calm = state is not CrowdState.DETECTED
+        now = self._local_level(1, dispersion)
         if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
-            self._learn(minute, reporters, expected)
-        return CountScore(minute, reporters, expected, level, level / MAX_SURPRISE, state, alarm)
+            self._learn(minute, reporters, expected, dispersion, state)
+        self._levels.append(self._level)
+        score = level / MAX_SURPRISE
+        return CountScore(minute, reporters, now * expected, level, score, state, alarm)
 
-    def _learn(self, minute: datetime, count: int, expected: float) -> None:
+    def _deviation(self, window: int, dispersion: float) -> float:
+        """How far the recent normal minutes before the last `window` stood from the
+        baseline, relatively (-0.4: at 60 % of it).
+
+        Gamma-Poisson: the level's prior has mean 1 and the baseline's relative
+        variance; the evidence is the minutes' reports against their expected sum."""
+        reports, exposure = self._levels[-window] if window <= len(self._levels) else (0.0, 0.0)
+        prior = 1.0 / dispersion
+        return (reports + prior) / (exposure + prior) - 1.0
+
+    def _local_level(self, window: int, dispersion: float) -> float:
+        """The factor on the baseline for a window of the last `window` minutes."""
+        return 1.0 + self._persists() * self._deviation(window, dispersion)
+
+    def _persists(self) -> float:
+        """How much of a level's deviation carries on into the next half hour: the
+        least-squares slope, between 0 and 1. Near 1 where days run busy or quiet for
+        hours; lower where the level wanders from hour to hour, and an hour's level
+        says little about the next one's."""
+        products, squares = self._persistence
+        slope, weight = PERSISTENCE_PRIOR
+        return min(1.0, max(0.0, (products + slope * weight) / (squares + weight)))
+
+    def _learn(
+        self, minute: datetime, count: int, expected: float, dispersion: float, state: CrowdState
+    ) -> None:
         self.baseline.learn(minute, count)
         block = self._block
         block[0] += count
         block[1] += expected
         block[2] += 1
+        # What the level said before the longest window, as that window's test uses it.
+        block[3] += self._deviation(DISPERSION_BLOCK, dispersion)
         if block[2] >= DISPERSION_BLOCK:
             self._learn_dispersion(block[0], block[1])
-            self._block = [0.0, 0.0, 0.0]
+            self._learn_persistence(block[3] / block[2], block[0] / block[1] - 1.0)
+            self._block = [0.0, 0.0, 0.0, 0.0]
+        # The level learns the minute too, capped like the baseline. While something is
+        # possibly wrong, the cap stays where the level stood when it began: a level
+        # that truly rose is still followed, but a surge not detected yet, or a flood
+        # from a few networks, cannot lift its own yardstick minute after minute.
+        factor = self._local_level(1, dispersion)
+        if state is not CrowdState.POSSIBLE:
+            self._anchor = None
+        elif self._anchor is None:
+            self._anchor = factor
+        level = (factor if self._anchor is None else self._anchor) * expected
+        capped = min(count, level + 4.0 * math.sqrt(level) + 1.0)
+        decay = 1.0 - 1.0 / LEVEL_MEMORY_MINUTES
+        reports, exposure = self._level
+        self._level = (reports * decay + capped, exposure * decay + expected)
 
     def _learn_dispersion(self, observed: float, expected: float) -> None:
         """Method of moments for Var = mu + d·mu², on sums of normal minutes.
@@ -167,3 +246,8 @@ class CountDetector:
         prior = self.config.dispersion_prior
         weight = (prior / (1.0 / expected + prior)) ** 2 / DISPERSION_MEMORY_BLOCKS
         self._dispersion += weight * (min(max(excess, -1.0), 1.0) - self._dispersion)
+
+    def _learn_persistence(self, said: float, came: float) -> None:
+        decay = 1.0 - 1.0 / DISPERSION_MEMORY_BLOCKS
+        products, squares = self._persistence
+        self._persistence = (products * decay + said * came, squares * decay + said * said)
