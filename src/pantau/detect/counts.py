@@ -117,8 +117,6 @@ class CountDetector:
     weighted: the local level's evidence."""
     _levels: deque[tuple[float, float]] = field(init=False)
     """`_level` after each of the last minutes, the most recent last."""
-    _anchor: float | None = None
-    """The local level when the present `possible` spell began."""
     _persistence: tuple[float, float] = (0.0, 0.0)
     """Exponentially weighted sums over blocks of (level's deviation × the block's
     deviation) and (level's deviation)²: the regression of what came on what the
@@ -217,17 +215,14 @@ class CountDetector:
             self._learn_dispersion(block[0], block[1])
             self._learn_persistence(block[3] / block[2], block[0] / block[1] - 1.0)
             self._block = [0.0, 0.0, 0.0, 0.0]
-        # The level learns the minute too, capped like the baseline. While something is
-        # possibly wrong, the cap stays where the level stood when it began: a level
-        # that truly rose is still followed, but a surge not detected yet, or a flood
-        # from a few networks, cannot lift its own yardstick minute after minute.
-        factor = self._local_level(1, dispersion)
-        if state is not CrowdState.POSSIBLE:
-            self._anchor = None
-        elif self._anchor is None:
-            self._anchor = factor
-        level = (factor if self._anchor is None else self._anchor) * expected
-        capped = min(count, level + 4.0 * math.sqrt(level) + 1.0)
+        # The level learns the minute too, capped like the baseline; while something is
+        # possibly wrong it may fall but not rise, so a surge not detected yet, or a
+        # flood from a few networks, cannot lift its own yardstick.
+        level = self._local_level(1, dispersion) * expected
+        if state is CrowdState.POSSIBLE:
+            capped = min(count, level)
+        else:
+            capped = min(count, level + 4.0 * math.sqrt(level) + 1.0)
         decay = 1.0 - 1.0 / LEVEL_MEMORY_MINUTES
         reports, exposure = self._level
         self._level = (reports * decay + capped, exposure * decay + expected)
