@@ -58,3 +58,7 @@ def test_a_missing_page_is_a_page(client: TestClient) -> None:
     assert english.status_code == 404 and "Not found" in english.text
     bad = client.get("/history", params={"before": "not-a-time", "lang": "id"})
     assert bad.status_code == 422 and "permintaan tidak sah: before" in bad.text
+    # The thank-you page after a report, for a service the catalog does not know.
+    thanks = client.get("/services/nope/reported", params={"lang": "id"})
+    assert thanks.status_code == 404 and thanks.headers["content-type"].startswith("text/html")
+    assert "layanan &#39;nope&#39; tidak dikenal" in thanks.text

@@ -37,7 +37,7 @@ from pantau.crowd.validate import (
 from pantau.signals import Text
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded
-from pantau.web.errors import UNKNOWN_SERVICE
+from pantau.web.errors import UNKNOWN_SERVICE, Problem, unknown_service
 from pantau.web.render import YEAR, reader_language, render
 
 router = APIRouter()
@@ -132,23 +132,21 @@ DETAILS = {
 _FIELD_CODES = {"category": "bad_category", "region": "bad_region", "text": "bad_text"}
 
 
-class Refused(Exception):
-    """A report refused: the status, the `code` of DETAILS and what its text needs."""
+class Refused(Problem):
+    """A report refused: a `Problem` whose sentence is DETAILS[code], with the seconds
+    after which to try again where that is known.
+
+    Answered within this module: the JSON fast path has no Request and sends `body`
+    itself; the form path renders its own page."""
 
     def __init__(
         self, status: int, code: str, retry_after: int | None = None, **params: object
     ) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
+        super().__init__(status, code, DETAILS[code], **params)
         self.retry_after = retry_after
-        self.params = params
-
-    def detail(self, language: str) -> str:
-        return DETAILS[self.code].get(language).format(**self.params)
 
     def body(self, language: str) -> bytes:
-        return json.dumps({"detail": self.detail(language), "code": self.code}).encode()
+        return json.dumps({"detail": self.sentence(language), "code": self.code}).encode()
 
 
 def new_client_id() -> str:
@@ -295,10 +293,10 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
         response: Response = render(
             request,
             "report_done.html",
-            status_code=exc.status,
+            status_code=exc.status_code,
             service=service,
             heading=REFUSED.get(lang),
-            message=FORM_REASONS.get(exc.status, FORM_REASONS[400])
+            message=FORM_REASONS.get(exc.status_code, FORM_REASONS[400])
             .get(lang)
             .format(wait=exc.retry_after),
             back=BACK.get(lang),
@@ -306,16 +304,15 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
         if headers:
             response.headers.update(headers)
         return response
-    return Response(exc.body(lang), exc.status, headers, media_type="application/json")
+    return Response(exc.body(lang), exc.status_code, headers, media_type="application/json")
 
 
 @router.get("/services/{slug}/reported", include_in_schema=False)
 async def reported(request: Request, slug: str) -> Response:
     service: Service | None = request.app.state.catalog.get(slug)
-    lang = reader_language(request)
     if service is None:
-        body = Refused(404, "unknown_service", slug=slug).body(lang)
-        return Response(body, 404, media_type="application/json")
+        raise unknown_service(slug)
+    lang = reader_language(request)
     return render(
         request,
         "report_done.html",
@@ -397,7 +394,7 @@ class FastReports:
             if exc.retry_after:
                 extra.append((b"retry-after", str(exc.retry_after).encode()))
             body = exc.body(reader_language(Request(scope)))
-            await _send(send, exc.status, body, extra)
+            await _send(send, exc.status_code, body, extra)
         else:
             # The id is hex: no escaping needed, and no encoder on the busiest answer.
             await _send(send, 202, b'{"id":"' + report_id.encode() + b'"}', extra)
