@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from ipaddress import ip_address
 
@@ -10,9 +12,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from pantau.crowd import limiter as limiter_module
 from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
 from pantau.crowd.identity import origin
-from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.limiter import ReportLimiter, _Window
 from tests.services import REDIS_URL, unavailable
 
 
@@ -100,3 +103,143 @@ async def test_limiter_on_redis_is_shared(redis: Redis) -> None:
     assert await second.check(a, 0.0) is None
     assert await first.check(a, 0.0) is not None
     await other.aclose()
+
+
+def test_limiter_window_weighs_the_window_before_and_rolls() -> None:
+    limiter = ReportLimiter("4/minute", "1000/minute")
+    a = origin(ip_address("203.0.113.1"))
+    assert [limiter.check_in_memory(a, 50.0) for _ in range(4)] == [None] * 4
+    assert limiter.check_in_memory(a, 30.0) == 30  # the window [0, 60) is full
+    # At 75 s a quarter of the next minute has passed: 4 x 0.75 = 3 still weigh, one more.
+    assert limiter.check_in_memory(a, 75.0) is None
+    assert limiter.check_in_memory(a, 75.0) == 45
+    # At 105 s: 4 x 0.25 + 1 = 2 weigh, two more.
+    assert [limiter.check_in_memory(a, 105.0) for _ in range(3)][:2] == [None, None]
+    # Two minutes or more without a hit: nothing weighs any more.
+    assert [limiter.check_in_memory(a, 300.0) for _ in range(4)] == [None] * 4
+    assert limiter.check_in_memory(a, 300.0) is not None
+
+
+def test_limiter_clock_stepping_back_gives_no_budget_back() -> None:
+    limiter = ReportLimiter("2/minute", "1000/minute")
+    a = origin(ip_address("203.0.113.1"))
+    assert [limiter.check_in_memory(a, 130.0) for _ in range(2)] == [None, None]
+    # Back within the window, and back into the window before: still the same budget.
+    assert limiter.check_in_memory(a, 121.0) is not None
+    assert limiter.check_in_memory(a, 119.0) == 60  # counted at the current window's start
+    assert limiter.check_in_memory(origin(ip_address("203.0.113.2")), 10.0) is None
+    assert limiter.check_in_memory(a, 180.0) is not None  # 2 x 1.0 from [120, 180) weigh
+    assert limiter.check_in_memory(a, 210.0) is None
+
+
+def test_limiter_frees_large_ended_windows_a_few_keys_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limiter_module, "_FREED_AT_ONCE", 100)
+    limiter = ReportLimiter("6/minute", "1000/minute")
+    for i in range(1000):
+        assert limiter.check_in_memory(origin(ip_address(f"10.0.{i >> 8}.{i & 255}")), 0.0) is None
+    # Two minutes on, both windows of the address and of the network are over: the
+    # addresses' dict (1000) is handed over to be freed, up to 64 entries at each check;
+    # the networks' (4) is freed at once.
+    b = origin(ip_address("198.51.100.1"))
+    assert limiter.check_in_memory(b, 120.0) is None
+    drained = limiter._drained
+    assert [len(table) for table in drained] == [1000]
+    assert limiter.check_in_memory(b, 121.0) is None
+    assert [len(table) for table in drained] == [1000 - 64]
+    for _ in range(15):
+        limiter.check_in_memory(b, 121.0)
+    assert not drained
+
+
+class _TupleWindow:
+    """The limiter's window before it was two dicts (one dict of (window, count, count
+    before) per key, rebuilt every two windows): the reference for its answers."""
+
+    def __init__(self, amount: int, seconds: float) -> None:
+        self.amount, self.seconds = amount, seconds
+        self.counts: dict[str, tuple[int, int, int]] = {}
+        self.swept = 0
+
+    def hit(self, key: str, now: float) -> float | None:
+        index = int(now // self.seconds)
+        if index > self.swept + 1:
+            self.counts = {k: v for k, v in self.counts.items() if v[0] >= index - 1}
+            self.swept = index
+        at, current, previous = self.counts.get(key, (index, 0, 0))
+        if at != index:
+            current, previous = (0, current) if at == index - 1 else (0, 0)
+        elapsed = now / self.seconds - index
+        if previous * (1.0 - elapsed) + current + 1 > self.amount:
+            self.counts[key] = (index, current, previous)
+            return (1.0 - elapsed) * self.seconds
+        self.counts[key] = (index, current + 1, previous)
+        return None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_limiter_window_answers_as_the_tuples_did(seed: int) -> None:
+    rng = random.Random(seed)
+    for amount, seconds in ((0, 60), (1, 7), (3, 60), (6, 60), (30, 3600)):
+        reference, window = _TupleWindow(amount, seconds), _Window(amount, seconds, [])
+        keys = [f"k{i}" for i in range(rng.choice((1, 4, 20)))]
+        now = rng.uniform(0, 10 * seconds)
+        for _ in range(2000):
+            step = rng.random()
+            if step < 0.5:
+                now += rng.uniform(0, seconds / 10)
+            elif step < 0.6:
+                now = (now // seconds + 1) * seconds  # exactly on the next edge
+            elif step < 0.7:
+                now += rng.uniform(1, 5) * seconds  # gaps of several windows
+            elif step < 0.85:
+                now += rng.uniform(0, seconds)
+            elif step < 0.95:
+                now = rng.uniform(now // seconds * seconds, now)  # back, within the window
+            key = rng.choice(keys)
+            assert window.hit(key, now) == reference.hit(key, now), (amount, seconds, now)
+
+
+class _OrderedGate:
+    """The memory gate before its queues (two tuple-keyed OrderedDicts): the reference."""
+
+    def __init__(self, voices: int, window: float) -> None:
+        self.voices, self.window = voices, window
+        self.reporters: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self.networks: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+
+    def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
+        reporters, networks = self.reporters, self.networks
+        while reporters and now - next(iter(reporters.values())) >= self.window:
+            reporters.popitem(last=False)
+        while networks and now - next(iter(networks.values()))[0] >= self.window:
+            networks.popitem(last=False)
+        if (service, reporter) in reporters:
+            return False
+        started, used = networks.get((service, network), (now, 0))
+        if used >= self.voices:
+            return False
+        reporters[service, reporter] = now
+        networks[service, network] = (started, used + 1)
+        return True
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_memory_gate_answers_as_the_ordered_dicts_did(seed: int) -> None:
+    rng = random.Random(seed)
+    for voices, window in ((1, 10.0), (3, 100.0)):
+        reference, gate = _OrderedGate(voices, window), MemoryGate(voices, window)
+        now = 0.0
+        for _ in range(3000):
+            step = rng.random()
+            if step < 0.6:
+                now += rng.uniform(0, window / 5)
+            elif step < 0.7:
+                now += rng.uniform(0, 3 * window)
+            elif step < 0.8:
+                now -= rng.uniform(0, window)  # the clock steps back
+            elif step < 0.85:
+                now = float(round(now))
+            args = (rng.choice("abc"), f"r{rng.randrange(30)}", f"n{rng.randrange(8)}", now)
+            assert gate.admit_now(*args) == reference.admit(*args), args
