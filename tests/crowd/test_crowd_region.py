@@ -76,6 +76,19 @@ def test_networks_split_below_a_slash_24_are_answered_per_address(regions: Regio
         assert where(regions, "203.0.112.1") is None
 
 
+def test_the_remembered_networks_are_bounded_and_the_oldest_forgotten_first(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pantau.crowd.region._KNOWN_NETWORKS", 2)
+    assert where(regions, "203.0.113.1") == "ID-JK"
+    assert where(regions, "192.0.2.1") == "SG"
+    assert where(regions, "2001:db8::1") == "ID-JI"
+    assert list(regions._known) == ["192.0.2.0/24", "2001:db8::/48"]
+    # A forgotten network is read from the database again, with the same answer.
+    assert where(regions, "203.0.113.2") == "ID-JK"
+    assert list(regions._known) == ["2001:db8::/48", "203.0.113.0/24"]
+
+
 def test_an_ipv4_only_database_asked_an_ipv6_address(tmp_path: Path) -> None:
     path = write_database(tmp_path / "v4.mmdb", [("203.0.113.0/24", city_record("ID", "JK"))],
                           ip_version=4)
