@@ -20,7 +20,8 @@ such a deviation is seen to last into the next half hour (learnt by regression,
 as a level may carry on for the day or be gone with the hour). The level moves
 the yardstick but does not narrow the tails: an hour's level says least at the
 turn of an hour or a day, when it jumps, and tails fitted to the usual small
-drift gave false alarms there (bench/surges.py: 1 a month on busy services).
+drift gave false alarms there (bench/surges.py: 0.3 to 1 a month on busy
+services over six clean months; a day at 1.5× from midnight alarmed).
 
 A detection also needs at least `min_networks` more distinct networks in the last
 10 (or 30) minutes than the reporters expected then (plus their normal fluctuation):
@@ -217,7 +218,8 @@ class CountDetector:
             self._block = [0.0, 0.0, 0.0, 0.0]
         # The level learns the minute too, capped like the baseline; while something is
         # possibly wrong it may fall but not rise, so a surge not detected yet, or a
-        # flood from a few networks, cannot lift its own yardstick.
+        # flood from a few networks, cannot lift its own yardstick. (Read again here: a
+        # block that just ended has moved the persistence.)
         level = self._local_level(1, dispersion) * expected
         if state is CrowdState.POSSIBLE:
             capped = min(count, level)
