@@ -153,17 +153,22 @@ class CountDetector:
         dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
         best = 1.0
         observed, expect = list(self._observed), list(self._expected)
+        # The local level before each window, read once though a window is both a
+        # scale and a network window, and the last minute's is the expected one's.
+        factors = {
+            w: self._local_level(w, dispersion) for w in {1, *cfg.scales, *NETWORK_WINDOWS}
+        }
         for k in cfg.scales:
             if k > len(observed):
                 break
-            mean = self._local_level(k, dispersion) * sum(expect[-k:])
+            mean = factors[k] * sum(expect[-k:])
             best = min(best, nb_upper(sum(observed[-k:]), mean, dispersion))
         level = surprise(best * len(cfg.scales))
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
         # a flood's few networks does not make up the difference.
         surplus_networks = -math.inf
         for w, distinct in zip(NETWORK_WINDOWS, networks, strict=True):
-            normal = self._local_level(w, dispersion) * sum(expect[-w:])
+            normal = factors[w] * sum(expect[-w:])
             surplus_networks = max(surplus_networks, distinct - normal - 3 * math.sqrt(normal))
         may_detect = self._seen > cfg.learn_minutes and surplus_networks >= cfg.min_networks
         state, alarm = self._machine.step(level, may_detect)
@@ -172,12 +177,11 @@ class CountDetector:
         # the baseline). Skipping merely "surprising" minutes too would be a trap:
         # a rising edge the baseline has not learnt yet would stay unlearnt for ever.
         calm = state is not CrowdState.DETECTED
-        now = self._local_level(1, dispersion)
         if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
             self._learn(minute, reporters, expected, dispersion, state)
         self._levels.append(self._level)
         score = level / MAX_SURPRISE
-        return CountScore(minute, reporters, now * expected, level, score, state, alarm)
+        return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
 
     def _deviation(self, window: int, dispersion: float) -> float:
         """How far the recent normal minutes before the last `window` stood from the
