@@ -124,6 +124,23 @@ def test_a_new_busy_service_raises_no_alarm_while_its_rhythm_is_learnt() -> None
     assert alarms == 0
 
 
+def test_a_new_service_with_a_sharp_evening_alarms_on_its_first_evening_only() -> None:
+    # Eight times busier from 18:00 to midnight, from the first day: a time of day not
+    # seen yet looks like an outage once, and is then learnt (it alarmed every evening).
+    rng = np.random.default_rng(5)
+    det = CountDetector()
+    own = _OwnNetworks()
+    alarms = []
+    for i in range(7 * 24 * 60):
+        minute = START + timedelta(minutes=i)
+        n = int(rng.poisson(20.0 * (8 if minute.hour >= 18 else 1)))
+        if det.update(minute, n, own(n)).alarm:
+            alarms.append(minute)
+    assert all(a < START + timedelta(days=1) for a in alarms)
+    evening = START + timedelta(days=6, hours=19)
+    assert det.baseline.expected(evening) == pytest.approx(160.0, rel=0.15)
+
+
 def test_a_past_outage_does_not_raise_the_baseline() -> None:
     outage = START + timedelta(days=5, hours=12)
     det, alarms = _week_with_surge(5, 10.0, outage, timedelta(hours=3), 20.0)

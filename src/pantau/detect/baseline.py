@@ -124,12 +124,25 @@ class SeasonalBaseline:
         _, moved = self._blend(minute)
         return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * borrowed * borrowed + moved * moved
 
-    def learn(self, minute: datetime, count: float) -> None:
-        """Fold a normal minute in; counts far above expected are capped first."""
+    def unseen(self, minute: datetime) -> bool:
+        """Whether this time of day has less than a day of minutes of its own: its level
+        is still mostly borrowed, so nothing seen there can yet be told abnormal."""
+        slot, _ = _position(minute)
+        return self._slots[slot].weight < SLOT_MINUTES
+
+    def learn(self, minute: datetime, count: float, *, doubted: bool = False) -> None:
+        """Fold a normal minute in; counts far above expected are capped first.
+
+        The cap is `cap_sigmas` Poisson standard deviations above the level, or, if
+        `doubted`, standard deviations of what the level allows, its own doubt
+        included: a borrowed level, which may be several-fold off, can then reach the
+        real one within the quarter hour it is first seen. The caller says when: the
+        cap is also what keeps a flood from lifting the level it is judged against."""
         c = self.config
         slot, day = _position(minute)
         expected = self.expected(minute)
-        capped = min(count, expected + c.cap_sigmas * math.sqrt(expected) + 1.0)
+        variance = expected + (self.doubt(minute) * expected * expected if doubted else 0.0)
+        capped = min(count, expected + c.cap_sigmas * math.sqrt(variance) + 1.0)
         factor = self._weekdays[day].value / (sum(w.value for w in self._weekdays) / 7)
         self._level.add(capped / factor, 1.0 - 1.0 / LEVEL_MEMORY_MINUTES)
         self._slots[slot].add(capped / factor, 1.0 - 1.0 / (SLOT_MINUTES * c.memory_days))

@@ -176,9 +176,21 @@ class CountDetector:
         # Learn from every minute that is not part of a detected anomaly (capped in
         # the baseline). Skipping merely "surprising" minutes too would be a trap:
         # a rising edge the baseline has not learnt yet would stay unlearnt for ever.
+        # So would skipping detected minutes at a time of day not seen yet: a new
+        # service whose evening is eight times busier than its day is "detected" from
+        # 18:00 on its first evening, and if that evening were never learnt, on every
+        # evening after (the spell ends at midnight, before `adapt_after_minutes`).
+        # Such a time of day is learnt with room for its borrowed level's doubt, as
+        # the detection vouches for it: many networks saw it, not a flood.
         calm = state is not CrowdState.DETECTED
-        if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
-            self._learn(minute, reporters, expected, dispersion, state)
+        first_seen = not calm and self.baseline.unseen(minute)
+        if (
+            calm
+            or first_seen
+            or self._seen <= cfg.learn_minutes
+            or self._abnormal_for > cfg.adapt_after_minutes
+        ):
+            self._learn(minute, reporters, expected, dispersion, state, first_seen)
         self._levels.append(self._level)
         score = level / MAX_SURPRISE
         return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
@@ -207,9 +219,15 @@ class CountDetector:
         return min(1.0, max(0.0, (products + slope * weight) / (squares + weight)))
 
     def _learn(
-        self, minute: datetime, count: int, expected: float, dispersion: float, state: CrowdState
+        self,
+        minute: datetime,
+        count: int,
+        expected: float,
+        dispersion: float,
+        state: CrowdState,
+        first_seen: bool,
     ) -> None:
-        self.baseline.learn(minute, count)
+        self.baseline.learn(minute, count, doubted=first_seen)
         block = self._block
         block[0] += count
         block[1] += expected
