@@ -1,4 +1,5 @@
-"""An acknowledged report survives `kill -9` of the server; the CLI reports to a real one."""
+"""An acknowledged report survives `kill -9` of the server, on SQLite and on PostgreSQL;
+the CLI reports to a real one."""
 
 from __future__ import annotations
 
@@ -27,13 +28,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    db = tmp_path / "pantau.db"
+Server = tuple[str, str, subprocess.Popen[bytes]]
+"""The server's URL, its database's URL and its process."""
+
+
+def _serve(tmp_path: Path, database: str) -> Iterator[Server]:
     port = _free_port()
     env = {
         **os.environ,
-        "PANTAU_DATABASE": f"sqlite:///{db}",
+        "PANTAU_DATABASE": database,
         "PANTAU_PORT": str(port),
         "PANTAU_MONITOR": "false",  # no probes of the bundled catalog's real hosts
         "PANTAU_TRUSTED_PROXIES": "127.0.0.1/32",
@@ -55,7 +58,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]
             proc.kill()
             raise AssertionError(f"pantau serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
         time.sleep(0.2)
-    yield url, db, proc
+    yield url, database, proc
     if proc.poll() is None:
         proc.kill()
     proc.wait()
@@ -63,10 +66,30 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]
     proc.stderr.close()
 
 
-async def test_acknowledged_reports_survive_sigkill(
-    server: tuple[str, Path, subprocess.Popen[bytes]],
-) -> None:
-    url, db, proc = server
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    yield from _serve(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    if request.param == "sqlite":
+        database = f"sqlite:///{tmp_path / 'pantau.db'}"
+    else:
+        database = request.getfixturevalue("postgres_url")
+    yield from _serve(tmp_path, database)
+
+
+def _stored_ids(database: str) -> set[str]:
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        stored = set(conn.scalars(select(reports.c.id)))
+    engine.dispose()
+    return stored
+
+
+async def test_acknowledged_reports_survive_sigkill(any_server: Server) -> None:
+    url, database, proc = any_server
     acked: list[str] = []
     killed = asyncio.Event()
 
@@ -87,18 +110,12 @@ async def test_acknowledged_reports_survive_sigkill(
     async with httpx.AsyncClient(timeout=10) as http:
         await asyncio.gather(*(reporter(http, n) for n in range(16)))
     assert killed.is_set() and proc.wait(timeout=10) == -signal.SIGKILL
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        stored = set(conn.scalars(select(reports.c.id)))
-    engine.dispose()
     assert len(acked) >= 200
-    assert set(acked) <= stored
+    assert set(acked) <= _stored_ids(database)
 
 
-def test_cli_report_reaches_the_server(
-    server: tuple[str, Path, subprocess.Popen[bytes]], tmp_path: Path
-) -> None:
-    url, db, _ = server
+def test_cli_report_reaches_the_server(server: Server, tmp_path: Path) -> None:
+    url, database, _ = server
     env = {**os.environ, "HOME": str(tmp_path)}
     ok = subprocess.run([PANTAU, "report", "chatgpt", "--category", "login", "--text",
                          "OTP tidak masuk", "--server", url, "--lang", "id"],
@@ -114,7 +131,7 @@ def test_cli_report_reaches_the_server(
     usage = subprocess.run([PANTAU, "report", "chatgpt", "--category", "coffee"],
                            env=env, capture_output=True, text=True, timeout=30)
     assert usage.returncode == 2
-    engine = create_engine(f"sqlite:///{db}")
+    engine = create_engine(database)
     with engine.connect() as conn:
         rows = conn.execute(select(reports.c.category, reports.c.text)).all()
     engine.dispose()
