@@ -21,7 +21,7 @@ Figures:
   tracemalloc (objects Python allocates: keys, values, tables) in a second pass of the
   same sequence, and as the process's RSS grew during the timed pass (allocator slack
   and freed-but-kept pages included).
-- worst call: the longest single `check_in_memory` and `admit_now` during step 2 (the
+- worst call: the longest single `check` and `admit` during step 2 (the
   window rolls, the gate's expiry and the collector's pauses included; the server's GC
   settings from pantau.cli.serve are applied), and the calls of steps 3 and 4.
 - mean: per call during step 2, timer included (two perf_counter_ns reads, ~0.1 us).
@@ -89,14 +89,14 @@ def run(reporters: int, rate: float, traced: bool) -> Run:
         where = proxies.origin(PEER, forwarded(i))
         assert where is not None
         t0 = clock()
-        wait = limiter.check_in_memory(where, now)
+        wait = limiter.check(where, now)
         t1 = clock()
         if wait is not None:
             result.refused += 1
             return t1 - t0, 0
         who = hasher.reporter(day, None, where)
         t2 = clock()
-        counted = gate.admit_now(SERVICE, who.reporter, who.network, now)
+        counted = gate.admit(SERVICE, who.reporter, who.network, now)
         t3 = clock()
         result.counted += counted
         return t1 - t0, t3 - t2
@@ -148,10 +148,10 @@ def main() -> None:
     print(f"held after the outage: {traced.held_bytes / n:,.0f} B/reporter (tracemalloc, "
           f"{traced.held_bytes / 2**20:,.1f} MiB); RSS grew {timed.rss_bytes / n:,.0f} B/reporter "
           f"({timed.rss_bytes / 2**20:,.1f} MiB)")
-    print(f"limiter check_in_memory: mean {timed.limiter_mean_ns / 1e3:.2f} us, worst "
+    print(f"limiter check:           mean {timed.limiter_mean_ns / 1e3:.2f} us, worst "
           f"{timed.limiter_worst_ns / 1e6:.2f} ms (report {timed.limiter_worst_at:,}, "
           f"t+{timed.limiter_worst_at / args.rate:,.0f} s)")
-    print(f"gate admit_now:          mean {timed.gate_mean_ns / 1e3:.2f} us, worst "
+    print(f"gate admit:              mean {timed.gate_mean_ns / 1e3:.2f} us, worst "
           f"{timed.gate_worst_ns / 1e6:.2f} ms (report {timed.gate_worst_at:,}, "
           f"t+{timed.gate_worst_at / args.rate:,.0f} s)")
     for name, spent_limiter, spent_gate in timed.probes:

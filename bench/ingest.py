@@ -26,13 +26,21 @@ responses parsed by httptools (the parser uvicorn itself uses). Figures:
   two is busiest bounds the rate.
 - lost: reports acknowledged with 202 that are not in the database afterwards.
 
+With `--database postgresql://…` pantau writes to a fresh database made on that
+server for the run (and dropped after it); with `--redis redis://…` the limits and the
+dedupe are shared through Redis, as when several servers run. Both servers then compete
+with PostgreSQL and Redis for the same cores: the figures are for comparing set-ups on
+one machine, not for sizing one.
+
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--concurrency 64]
+                              [--database postgresql://…] [--redis redis://…]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -41,8 +49,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +69,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(kind: str, port: int, database: str) -> None:
+def serve(kind: str, port: int, database: str, redis: str | None) -> None:
     """Run one server in this process (the child side of the benchmark)."""
     from pantau.cli.serve import build_runtime, run_server
     from pantau.settings import load_settings
@@ -81,7 +90,7 @@ def serve(kind: str, port: int, database: str) -> None:
 
         run_server(bare, "127.0.0.1", port)  # type: ignore[arg-type]
     else:
-        settings = load_settings(database=database, trusted_proxies="127.0.0.1/32")
+        settings = load_settings(database=database, redis=redis, trusted_proxies="127.0.0.1/32")
         run_server(create_app(build_runtime(settings)), "127.0.0.1", port)
 
 
@@ -290,10 +299,13 @@ async def measured(proc: subprocess.Popen[bytes], run: Awaitable[Result]) -> Res
     return result
 
 
-def start(kind: str, database: str) -> tuple[subprocess.Popen[bytes], int]:
+def start(kind: str, database: str, redis: str | None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), database],
-                            env={**os.environ, "PANTAU_SECRET_KEY": "bench"})
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, str(port), database,
+         *([redis] if redis else [])],
+        env={**os.environ, "PANTAU_SECRET_KEY": "bench"},
+    )
     for _ in range(300):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -307,22 +319,50 @@ def start(kind: str, database: str) -> tuple[subprocess.Popen[bytes], int]:
 def count_stored(database: str, acked: list[str]) -> tuple[int, int]:
     from sqlalchemy import create_engine, select
 
+    from pantau.store.engine import normalise_url
     from pantau.store.schema.reports import reports
 
-    engine = create_engine(database)
+    engine = create_engine(normalise_url(database))
     with engine.connect() as conn:
         stored = set(conn.scalars(select(reports.c.id)))
     engine.dispose()
     return len(stored), len(set(acked) - stored)
 
 
-async def main_async(seconds: float, rounds: int, concurrency: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        database = f"sqlite:///{Path(tmp) / 'bench.db'}"
+@contextlib.contextmanager
+def bench_database(server: str | None) -> Iterator[str]:
+    """A new, empty database for one run: a temporary SQLite file, or a database made on
+    the PostgreSQL server `server` names (dropped afterwards)."""
+    if server is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    from pantau.store.engine import normalise_url
+
+    name = f"pantau_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+async def main_async(
+    seconds: float, rounds: int, concurrency: int, server: str | None, redis: str | None
+) -> int:
+    with bench_database(server) as database:
+        store = "SQLite" if server is None else "PostgreSQL"
         print(f"ingest benchmark: {os.cpu_count()} CPUs shared with the load generator, "
               f"{rounds} rounds of {seconds:g} s, {concurrency} connections, uvicorn via "
-              f"pantau.cli.serve.run_server, one process each")
-        servers = {kind: start(kind, database) for kind in ("bare", "pantau")}
+              f"pantau.cli.serve.run_server, one process each; pantau on {store}"
+              + (", limits and dedupe in Redis" if redis else ""))
+        servers = {kind: start(kind, database, redis) for kind in ("bare", "pantau")}
         acked: list[str] = []
         full: dict[str, list[Result]] = {"bare": [], "pantau": []}
         half: dict[str, list[Result]] = {"bare": [], "pantau": []}
@@ -392,14 +432,20 @@ async def main_async(seconds: float, rounds: int, concurrency: int) -> int:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], (sys.argv[5:] or [None])[0])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--database", help="a PostgreSQL server to make the run's database on")
+    parser.add_argument("--redis", help="a Redis server for the limits and the dedupe")
     args = parser.parse_args()
-    return uvloop.run(main_async(args.seconds, args.rounds, args.concurrency))
+    if args.database is not None and not args.database.startswith("postgresql"):
+        parser.error("--database takes a postgresql:// URL (SQLite is the default)")
+    return uvloop.run(
+        main_async(args.seconds, args.rounds, args.concurrency, args.database, args.redis)
+    )
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from pantau.store import Store
 from pantau.store.schema import metadata
-from tests.services import POSTGRES_ADMIN, unavailable
+from tests.services import POSTGRES_ADMIN, REDIS_URL, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +65,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/pantau.db"
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A client of the real Redis server (tests keep to keys of their own)."""
+    instance = Redis.from_url(REDIS_URL)
+    try:
+        await instance.ping()
+    except (RedisConnectionError, OSError) as exc:
+        await instance.aclose()
+        unavailable("Redis", exc)
+    yield instance
+    await instance.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
@@ -43,14 +45,24 @@ async def crowd_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     await instance.close()
 
 
-def make_app(store: Store, clock: FrozenClock, **settings: Any) -> FastAPI:
+def make_app(
+    store: Store, clock: FrozenClock, redis: Redis | None = None, **settings: Any
+) -> FastAPI:
     runtime = Runtime(
         settings=load_settings(trusted_proxies="127.0.0.1/32", **settings),
         store=store,
         catalog=Catalog.default(),
         clock=clock,
+        redis=redis,
     )
     return create_app(runtime)
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def client(app: FastAPI, peer: str = "127.0.0.1") -> httpx.AsyncClient:

@@ -38,7 +38,7 @@ class CountingPath:
         for at, service, client_id, address in reports:
             self._advance_to(minute_of(at))
             who = self.hasher.reporter(at.date(), client_id, origin(ip_address(address)))
-            counted = await self.gate.admit(service, who.reporter, who.network, at.timestamp())
+            counted = self.gate.admit(service, who.reporter, who.network, at.timestamp())
             self.pending.append(
                 ReportRow(service, at, who.reporter, who.network, "website", None, None, counted)
             )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from pantau.store.schema.reports import reports
+from tests.crowd.crowd_fixtures import free_port
 
 PANTAU = str(Path(sys.executable).parent / "pantau")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 Server = tuple[str, str, subprocess.Popen[bytes]]
@@ -33,7 +27,7 @@ Server = tuple[str, str, subprocess.Popen[bytes]]
 
 
 def _serve(tmp_path: Path, database: str) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PANTAU_DATABASE": database,

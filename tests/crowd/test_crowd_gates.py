@@ -3,133 +3,90 @@
 from __future__ import annotations
 
 import random
-import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from ipaddress import ip_address
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from pantau.crowd import limiter as limiter_module
-from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
+from pantau.crowd.gates import MemoryGate
 from pantau.crowd.identity import origin
 from pantau.crowd.limiter import ReportLimiter, _Window
-from tests.services import REDIS_URL, unavailable
 
 
 async def test_memory_gate_dedupes_for_thirty_minutes() -> None:
     gate = MemoryGate(voices=3)
-    assert await gate.admit("chatgpt", "r1", "n1", 0.0)
-    assert not await gate.admit("chatgpt", "r1", "n1", 0.0)
-    assert await gate.admit("gmail", "r1", "n1", 0.0)  # another service counts separately
-    assert not await gate.admit("chatgpt", "r1", "n1", 29 * 60)
-    assert await gate.admit("chatgpt", "r1", "n1", 30 * 60 + 1)
+    assert gate.admit("chatgpt", "r1", "n1", 0.0)
+    assert not gate.admit("chatgpt", "r1", "n1", 0.0)
+    assert gate.admit("gmail", "r1", "n1", 0.0)  # another service counts separately
+    assert not gate.admit("chatgpt", "r1", "n1", 29 * 60)
+    assert gate.admit("chatgpt", "r1", "n1", 30 * 60 + 1)
 
 
 async def test_memory_gate_caps_voices_per_network() -> None:
     gate = MemoryGate(voices=3)
-    admitted = [await gate.admit("chatgpt", f"r{i}", "n1", 0.0) for i in range(10)]
+    admitted = [gate.admit("chatgpt", f"r{i}", "n1", 0.0) for i in range(10)]
     assert admitted == [True] * 3 + [False] * 7
-    assert await gate.admit("chatgpt", "r99", "n2", 0.0)
+    assert gate.admit("chatgpt", "r99", "n2", 0.0)
 
 
 def test_memory_gate_admits_without_awaiting_and_expires_by_its_front() -> None:
     gate = MemoryGate(voices=2, window=100.0)
-    assert gate.admit_now("chatgpt", "r1", "n1", 0.0)
-    assert gate.admit_now("chatgpt", "r2", "n1", 50.0)
-    assert not gate.admit_now("chatgpt", "r3", "n1", 99.0)  # n1's budget: 2 per window
+    assert gate.admit("chatgpt", "r1", "n1", 0.0)
+    assert gate.admit("chatgpt", "r2", "n1", 50.0)
+    assert not gate.admit("chatgpt", "r3", "n1", 99.0)  # n1's budget: 2 per window
     # r1 and n1's window (both from 0) are over; r2 (from 50) still counts once.
-    assert gate.admit_now("chatgpt", "r3", "n1", 100.0)
-    assert not gate.admit_now("chatgpt", "r2", "n1", 149.0)
-    assert gate.admit_now("chatgpt", "r2", "n2", 150.0)  # r2's sighting expired at 150
+    assert gate.admit("chatgpt", "r3", "n1", 100.0)
+    assert not gate.admit("chatgpt", "r2", "n1", 149.0)
+    assert gate.admit("chatgpt", "r2", "n2", 150.0)  # r2's sighting expired at 150
     # Everything expired, both tables empty: the next entries are the fronts again.
-    assert gate.admit_now("chatgpt", "r1", "n1", 1000.0)
-    assert not gate.admit_now("chatgpt", "r1", "n1", 1099.0)
-    assert gate.admit_now("chatgpt", "r1", "n1", 1100.0)
+    assert gate.admit("chatgpt", "r1", "n1", 1000.0)
+    assert not gate.admit("chatgpt", "r1", "n1", 1099.0)
+    assert gate.admit("chatgpt", "r1", "n1", 1100.0)
     # A clock that steps back: entries still expire in the order they were first seen.
-    assert not gate.admit_now("chatgpt", "r1", "n1", 1050.0)
-    assert gate.admit_now("chatgpt", "r9", "n9", 1040.0)
-    assert not gate.admit_now("chatgpt", "r9", "n9", 1140.0)  # behind r1, not yet expired
-    assert gate.admit_now("chatgpt", "r9", "n9", 1200.0)
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError) as exc:
-        await client.aclose()
-        unavailable("Redis", exc)
-    yield client
-    await client.aclose()
-
-
-@pytest.mark.redis
-async def test_redis_gate_shares_the_rules(redis: Redis) -> None:
-    service = f"svc-{uuid.uuid4().hex[:8]}"
-    gates: list[CountGate] = [RedisGate(redis, voices=2), RedisGate(redis, voices=2)]
-    # Two processes: the second sees what the first counted.
-    assert await gates[0].admit(service, "r1", "n1", 0.0)
-    assert not await gates[1].admit(service, "r1", "n1", 0.0)
-    assert await gates[1].admit(service, "r2", "n1", 0.0)
-    assert not await gates[0].admit(service, "r3", "n1", 0.0)
-    ttl = await redis.ttl(f"pantau:crowd:r:{service}:r1")
-    assert 0 < ttl <= 30 * 60
+    assert not gate.admit("chatgpt", "r1", "n1", 1050.0)
+    assert gate.admit("chatgpt", "r9", "n9", 1040.0)
+    assert not gate.admit("chatgpt", "r9", "n9", 1140.0)  # behind r1, not yet expired
+    assert gate.admit("chatgpt", "r9", "n9", 1200.0)
 
 
 async def test_limiter_per_address_and_per_network() -> None:
     limiter = ReportLimiter("3/minute", "5/minute")
     a = origin(ip_address("203.0.113.1"))
-    assert [await limiter.check(a, 0.0) for _ in range(3)] == [None] * 3
-    wait = await limiter.check(a, 0.0)
+    assert [limiter.check(a, 0.0) for _ in range(3)] == [None] * 3
+    wait = limiter.check(a, 0.0)
     assert wait is not None and 1 <= wait <= 60
     # Other addresses in the same /24 share the network's budget of 5.
-    results = [await limiter.check(origin(ip_address(f"203.0.113.{i}")), 0.0) for i in range(2, 6)]
+    results = [limiter.check(origin(ip_address(f"203.0.113.{i}")), 0.0) for i in range(2, 6)]
     assert results[:1] == [None] and all(r is not None for r in results[2:])
-    assert await limiter.check(origin(ip_address("198.51.100.1")), 0.0) is None
-
-
-@pytest.mark.redis
-async def test_limiter_on_redis_is_shared(redis: Redis) -> None:
-    h = uuid.uuid4().hex  # a fresh /48, so earlier runs' budgets in Redis do not count
-    a = origin(ip_address(f"fd{h[:2]}:{h[2:6]}:{h[6:10]}::1"))
-    other = Redis.from_url(REDIS_URL)
-    first = ReportLimiter("2/minute", "100/minute", redis)
-    second = ReportLimiter("2/minute", "100/minute", other)
-    assert await first.check(a, 0.0) is None
-    assert await second.check(a, 0.0) is None
-    assert await first.check(a, 0.0) is not None
-    await other.aclose()
+    assert limiter.check(origin(ip_address("198.51.100.1")), 0.0) is None
 
 
 def test_limiter_window_weighs_the_window_before_and_rolls() -> None:
     limiter = ReportLimiter("4/minute", "1000/minute")
     a = origin(ip_address("203.0.113.1"))
-    assert [limiter.check_in_memory(a, 50.0) for _ in range(4)] == [None] * 4
-    assert limiter.check_in_memory(a, 30.0) == 30  # the window [0, 60) is full
+    assert [limiter.check(a, 50.0) for _ in range(4)] == [None] * 4
+    assert limiter.check(a, 30.0) == 30  # the window [0, 60) is full
     # At 75 s a quarter of the next minute has passed: 4 x 0.75 = 3 still weigh, one more.
-    assert limiter.check_in_memory(a, 75.0) is None
-    assert limiter.check_in_memory(a, 75.0) == 45
+    assert limiter.check(a, 75.0) is None
+    assert limiter.check(a, 75.0) == 45
     # At 105 s: 4 x 0.25 + 1 = 2 weigh, two more.
-    assert [limiter.check_in_memory(a, 105.0) for _ in range(3)][:2] == [None, None]
+    assert [limiter.check(a, 105.0) for _ in range(3)][:2] == [None, None]
     # Two minutes or more without a hit: nothing weighs any more.
-    assert [limiter.check_in_memory(a, 300.0) for _ in range(4)] == [None] * 4
-    assert limiter.check_in_memory(a, 300.0) is not None
+    assert [limiter.check(a, 300.0) for _ in range(4)] == [None] * 4
+    assert limiter.check(a, 300.0) is not None
 
 
 def test_limiter_clock_stepping_back_gives_no_budget_back() -> None:
     limiter = ReportLimiter("2/minute", "1000/minute")
     a = origin(ip_address("203.0.113.1"))
-    assert [limiter.check_in_memory(a, 130.0) for _ in range(2)] == [None, None]
+    assert [limiter.check(a, 130.0) for _ in range(2)] == [None, None]
     # Back within the window, and back into the window before: still the same budget.
-    assert limiter.check_in_memory(a, 121.0) is not None
-    assert limiter.check_in_memory(a, 119.0) == 60  # counted at the current window's start
-    assert limiter.check_in_memory(origin(ip_address("203.0.113.2")), 10.0) is None
-    assert limiter.check_in_memory(a, 180.0) is not None  # 2 x 1.0 from [120, 180) weigh
-    assert limiter.check_in_memory(a, 210.0) is None
+    assert limiter.check(a, 121.0) is not None
+    assert limiter.check(a, 119.0) == 60  # counted at the current window's start
+    assert limiter.check(origin(ip_address("203.0.113.2")), 10.0) is None
+    assert limiter.check(a, 180.0) is not None  # 2 x 1.0 from [120, 180) weigh
+    assert limiter.check(a, 210.0) is None
 
 
 def test_limiter_frees_large_ended_windows_a_few_keys_at_a_time(
@@ -138,18 +95,18 @@ def test_limiter_frees_large_ended_windows_a_few_keys_at_a_time(
     monkeypatch.setattr(limiter_module, "_FREED_AT_ONCE", 100)
     limiter = ReportLimiter("6/minute", "1000/minute")
     for i in range(1000):
-        assert limiter.check_in_memory(origin(ip_address(f"10.0.{i >> 8}.{i & 255}")), 0.0) is None
+        assert limiter.check(origin(ip_address(f"10.0.{i >> 8}.{i & 255}")), 0.0) is None
     # Two minutes on, both windows of the address and of the network are over: the
     # addresses' dict (1000) is handed over to be freed, up to 64 entries at each check;
     # the networks' (4) is freed at once.
     b = origin(ip_address("198.51.100.1"))
-    assert limiter.check_in_memory(b, 120.0) is None
+    assert limiter.check(b, 120.0) is None
     drained = limiter._drained
     assert [len(table) for table in drained] == [1000]
-    assert limiter.check_in_memory(b, 121.0) is None
+    assert limiter.check(b, 121.0) is None
     assert [len(table) for table in drained] == [1000 - 64]
     for _ in range(15):
-        limiter.check_in_memory(b, 121.0)
+        limiter.check(b, 121.0)
     assert not drained
 
 
@@ -242,4 +199,4 @@ def test_memory_gate_answers_as_the_ordered_dicts_did(seed: int) -> None:
             elif step < 0.85:
                 now = float(round(now))
             args = (rng.choice("abc"), f"r{rng.randrange(30)}", f"n{rng.randrange(8)}", now)
-            assert gate.admit_now(*args) == reference.admit(*args), args
+            assert gate.admit(*args) == reference.admit(*args), args

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
@@ -17,22 +15,9 @@ from pantau.settings import load_settings
 from pantau.store import Store
 from pantau.web.app import create_app
 from tests.crowd.crowd_fixtures import T0, client, crowd_store
-from tests.services import REDIS_URL, unavailable
 
 __all__ = ["crowd_store"]
 URL = "/api/v1/services/chatgpt/reports"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    instance = Redis.from_url(REDIS_URL)
-    try:
-        await instance.ping()
-    except (RedisConnectionError, OSError) as exc:
-        await instance.aclose()
-        unavailable("Redis", exc)
-    yield instance
-    await instance.aclose()
 
 
 def _server(store: Store, redis: Redis) -> FastAPI:

@@ -3,25 +3,29 @@
 A repeated report from the same reporter within the window is stored (it adds
 details) but not counted again. Each network may add at most `voices` counted
 reporters per service per window, so many forged client ids behind one address
-do not become many people. Kept in memory for one process, or in Redis (SET NX /
-INCR with expiry) when several processes share the work.
+do not become many people. Kept here in one process's memory, with the rate limits
+(`LocalCrowd`); `shared.SharedCrowd` keeps both in Redis for several processes.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Protocol
+from typing import NamedTuple
 
-from redis.asyncio import Redis
+from pantau.crowd.identity import Origin, Reporter
+from pantau.crowd.limiter import ReportLimiter
 
 WINDOW_SECONDS = 30 * 60
 
 
-class CountGate(Protocol):
-    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        """True if this report, at `now` (seconds), counts as a new voice."""
-        ...
+class Decision(NamedTuple):
+    """What the rate limits and the gate make of one report."""
+
+    wait: int | None
+    """Seconds to wait if a limit refused the report, else None."""
+    counted: bool
+    """Whether the report is a new voice (never, if refused)."""
 
 
 class MemoryGate:
@@ -66,12 +70,8 @@ class MemoryGate:
             used_since[0] if used_since else math.inf,
         )
 
-    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        return self.admit_now(service, reporter, network, now)
-
-    def admit_now(self, service: str, reporter: str, network: str, now: float) -> bool:
-        """`admit`, which never waits here: called as it is, it spares the ingest path a
-        coroutine per report (bench/ingest.py)."""
+    def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
+        """True if this report, at `now` (seconds), counts as a new voice."""
         if now - self._front >= self._window:
             self._expire(now)
         seen = self._seen.get(service)
@@ -97,22 +97,18 @@ class MemoryGate:
         return True
 
 
-class RedisGate:
-    def __init__(self, redis: Redis, voices: int, window: int = WINDOW_SECONDS) -> None:
-        self._redis = redis
-        self._voices = voices
-        self._window = window
+class LocalCrowd:
+    """The rate limits, then the gate, in this process's memory.
 
-    async def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        # Redis keeps the time: its keys expire by themselves.
-        seen = await self._redis.set(
-            f"pantau:crowd:r:{service}:{reporter}", 1, nx=True, ex=self._window
-        )
-        if not seen:
-            return False
-        key = f"pantau:crowd:n:{service}:{network}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self._window, nx=True)
-            used, _ = await pipe.execute()
-        return int(used) <= self._voices
+    Called, not awaited: nothing here waits, and a coroutine per report costs the
+    ingest path more than the decision (bench/ingest.py)."""
+
+    def __init__(self, limiter: ReportLimiter, gate: MemoryGate) -> None:
+        self._limiter = limiter
+        self._gate = gate
+
+    def decide(self, service: str, where: Origin, who: Reporter, now: float) -> Decision:
+        wait = self._limiter.check(where, now)
+        if wait is not None:
+            return Decision(wait, False)
+        return Decision(None, self._gate.admit(service, who.reporter, who.network, now))

@@ -1,9 +1,10 @@
 """The ingest path: identity, rate limits and dedupe in memory, then one durable write.
 
-Everything before the write is in-process (or one Redis round trip), so a surge
-of reports costs little more than the group-commit insert itself. The caller is
-answered only after the write committed; a full write queue is refused at once
-(`Overloaded` → 503 + Retry-After) rather than queued without bound.
+Everything before the write is in-process (or, with Redis, one round trip shared by
+the reports that arrive together), so a surge of reports costs little more than the
+group-commit insert itself. The caller is answered only after the write committed; a
+full write queue is refused at once (`Overloaded` → 503 + Retry-After) rather than
+queued without bound.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from redis.asyncio import Redis
 
 from pantau.clock import Clock
-from pantau.crowd.gates import CountGate, MemoryGate, RedisGate
+from pantau.crowd.gates import LocalCrowd, MemoryGate
 from pantau.crowd.identity import Hasher, Network, Proxies, tokens
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.region import Regions
+from pantau.crowd.shared import SharedCrowd
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
 from pantau.store.reports import NewReport, ReportsStoreMixin
@@ -60,39 +62,34 @@ class Ingest:
         *,
         secret: bytes,
         trusted_proxies: Sequence[Network],
-        limiter: ReportLimiter,
-        gate: CountGate,
+        crowd: LocalCrowd | SharedCrowd,
         regions: Regions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._hasher = Hasher(secret)
         self._proxies = Proxies(trusted_proxies)
-        self._limiter = limiter
-        self._gate = gate
-        # Without Redis the limits and the gate never wait: they are called as plain
-        # functions, not awaited, which spares two coroutines per report.
-        self._limits_in_memory = limiter.in_memory
-        self._memory_gate = gate if isinstance(gate, MemoryGate) else None
+        self._crowd = crowd
         self._regions = regions
 
     @classmethod
     def from_settings(
         cls, settings: Settings, store: ReportsStoreMixin, clock: Clock, redis: Redis | None
     ) -> Ingest:
-        limiter = ReportLimiter(settings.report_limit_address, settings.report_limit_network, redis)
-        gate: CountGate = (
-            RedisGate(redis, settings.crowd_network_voices)
-            if redis is not None
-            else MemoryGate(settings.crowd_network_voices)
+        secret = settings.secret_key.get_secret_value().encode()
+        address, network = settings.report_limit_address, settings.report_limit_network
+        voices = settings.crowd_network_voices
+        crowd = (
+            LocalCrowd(ReportLimiter(address, network), MemoryGate(voices))
+            if redis is None
+            else SharedCrowd(redis, address, network, voices, secret)
         )
         return cls(
             store,
             clock,
-            secret=settings.secret_key.get_secret_value().encode(),
+            secret=secret,
             trusted_proxies=settings.trusted_proxies,
-            limiter=limiter,
-            gate=gate,
+            crowd=crowd,
             regions=Regions.from_settings(settings),
         )
 
@@ -113,7 +110,8 @@ class Ingest:
     ) -> str:
         """Store one report; returns its id once durable.
 
-        Raises `NoAddress`, `RateLimited`, or the store's `Overloaded`.
+        Raises `NoAddress`, `RateLimited`, `SharedStateDown` (Redis), or the store's
+        `Overloaded`.
         """
         where = self._proxies.origin(peer, forwarded_for)
         if where is None:
@@ -122,17 +120,14 @@ class Ingest:
         # the stored time: each reading costs more than a microsecond through `Clock`.
         now = self._clock.now()
         seconds = now.timestamp()
-        if self._limits_in_memory:
-            wait = self._limiter.check_in_memory(where, seconds)
+        who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
+        crowd = self._crowd
+        if isinstance(crowd, LocalCrowd):  # in memory nothing waits: called, not awaited
+            wait, counted = crowd.decide(service, where, who, seconds)
         else:
-            wait = await self._limiter.check(where, seconds)
+            wait, counted = await crowd.decide(service, where, who, seconds)
         if wait is not None:
             raise RateLimited(wait)
-        who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
-        if self._memory_gate is not None:
-            counted = self._memory_gate.admit_now(service, who.reporter, who.network, seconds)
-        else:
-            counted = await self._gate.admit(service, who.reporter, who.network, seconds)
         text = report.text
         region = report.region
         if region is None and self._regions is not None:

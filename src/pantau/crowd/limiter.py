@@ -1,12 +1,14 @@
 """Rate limits per client address and per network.
 
 The limits are written in the `limits` library's syntax ("6/minute;30/hour") and
-parsed by it. With Redis, the library's Redis storage (moving window, one Lua call)
-is shared by every `pantau serve` behind a load balancer, borrowing the server's
-own connection pool. In one process, a sliding-window counter kept here is used
-instead of the library's memory storage: that storage sweeps every key every 10 ms
-(through a thread hop per key in its asyncio flavour), which at outage scale, with
-one key per reporter address, starved the database writer's threads (measured in
+parsed by it. They are kept as sliding-window counters: a key's hits in the current
+window and in the one before, the one before weighted by how much of it still
+overlaps. This module keeps them in one process; `shared.SharedCrowd` keeps the same
+counters in Redis, for several processes.
+
+Not the library's own memory storage: it sweeps every key every 10 ms (through a
+thread hop per key in its asyncio flavour), which at outage scale, with one key per
+reporter address, starved the database writer's threads (measured in
 bench/ingest.py). No call walks the table: the counts of the current and of the
 previous window are two dicts, and a window that ends is dropped whole.
 """
@@ -14,13 +16,9 @@ previous window are two dicts, and a window that ends is dropped whole.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
-from limits import RateLimitItem, parse_many
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import Redis
+from limits import parse_many
 
 from pantau.crowd.identity import Origin
 
@@ -100,42 +98,21 @@ class _Window:
 
 
 class ReportLimiter:
-    def __init__(self, per_address: str, per_network: str, redis: Redis | None = None) -> None:
-        self._address = parse_many(per_address)
-        self._network = parse_many(per_network)
-        self._redis: MovingWindowRateLimiter | None = None
-        if redis is not None:
-            # limits types its options as scalars, but passes them on to redis-py.
-            storage = RedisStorage(
-                "async+redis://",
-                implementation="redispy",
-                connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-            )
-            self._redis = MovingWindowRateLimiter(storage)
-        # In memory: the address's windows and the network's, made once.
+    def __init__(self, per_address: str, per_network: str) -> None:
+        # The address's windows and the network's, made once.
         self._drained: list[dict[str, int]] = []
         self._by_address = [
-            _Window(item.amount, item.get_expiry(), self._drained) for item in self._address
+            _Window(item.amount, item.get_expiry(), self._drained)
+            for item in parse_many(per_address)
         ]
         self._by_network = [
-            _Window(item.amount, item.get_expiry(), self._drained) for item in self._network
+            _Window(item.amount, item.get_expiry(), self._drained)
+            for item in parse_many(per_network)
         ]
 
-    @property
-    def in_memory(self) -> bool:
-        """True if the budgets are kept in this process (no Redis): `check_in_memory`."""
-        return self._redis is None
-
-    async def check(self, where: Origin, now: float) -> int | None:
+    def check(self, where: Origin, now: float) -> int | None:
         """Take one report from the budgets at `now` (seconds); None if allowed, else
-        seconds to wait. On Redis, the time is Redis's own."""
-        if self._redis is not None:
-            return await self._check_redis(self._redis, where)
-        return self.check_in_memory(where, now)
-
-    def check_in_memory(self, where: Origin, now: float) -> int | None:
-        """`check` without Redis, which never waits: called as it is, it spares the ingest
-        path a coroutine per report (bench/ingest.py)."""
+        seconds to wait."""
         if self._drained:
             self._free_some()
         for window in self._by_address:
@@ -161,14 +138,3 @@ class ReportLimiter:
             table.popitem()
         if not table:
             self._drained.pop()
-
-    async def _check_redis(self, redis: MovingWindowRateLimiter, where: Origin) -> int | None:
-        budgets: list[tuple[RateLimitItem, str]] = [
-            *((item, f"a:{where.address}") for item in self._address),
-            *((item, f"n:{where.network}") for item in self._network),
-        ]
-        for item, key in budgets:
-            if not await redis.hit(item, "report", key):
-                stats = await redis.get_window_stats(item, "report", key)
-                return max(1, math.ceil(stats.reset_time - time.time()))
-        return None

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from pantau.catalog import Service
 from pantau.crowd.identity import tokens
 from pantau.crowd.ingest import Ingest, NoAddress, RateLimited
+from pantau.crowd.shared import SharedStateDown
 from pantau.crowd.validate import (
     MAX_TEXT,
     Category,
@@ -123,12 +124,19 @@ DETAILS = {
         "too many reports right now; try again shortly",
         "terlalu banyak laporan saat ini; coba lagi sebentar lagi",
     ),
+    "unavailable": Text(
+        "reports cannot be counted right now (shared state unreachable); try again shortly",
+        "laporan tidak dapat dihitung saat ini (status bersama tidak terjangkau); coba lagi "
+        "sebentar lagi",
+    ),
     "no_address": Text(
         "cannot tell the client's address",
         "alamat klien tidak dapat diketahui",
     ),
     "client_gone": Text("the client went away", "klien sudah pergi"),
 }
+UNAVAILABLE_RETRY = 5
+"""Seconds a client is asked to wait while Redis is unreachable."""
 _FIELD_CODES = {"category": "bad_category", "region": "bad_region", "text": "bad_text"}
 
 
@@ -216,7 +224,10 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
             "unknown_field, not_object)"
         },
         429: {"description": "rate limited, Retry-After (code rate_limited)"},
-        503: {"description": "overloaded, Retry-After (code overloaded)"},
+        503: {
+            "description": "overloaded, or Redis unreachable, Retry-After (code overloaded, "
+            "unavailable)"
+        },
     },
 )
 async def post_report(request: Request, slug: str) -> Response:
@@ -282,6 +293,8 @@ async def accept(
         raise Refused(429, "rate_limited", exc.retry_after, wait=exc.retry_after) from None
     except Overloaded as exc:
         raise Refused(503, "overloaded", exc.retry_after) from None
+    except SharedStateDown:
+        raise Refused(503, "unavailable", UNAVAILABLE_RETRY) from None
     except NoAddress:
         raise Refused(400, "no_address") from None
 

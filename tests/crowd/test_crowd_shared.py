@@ -1,0 +1,100 @@
+"""The limits and the gate in Redis decide as they do in one process, in one round trip
+for the reports that arrive together, and a Redis that is gone is a clear 503."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import date
+from ipaddress import ip_address
+
+import pytest
+from redis.asyncio import Redis
+
+from pantau.clock import FrozenClock
+from pantau.crowd.gates import Decision, LocalCrowd, MemoryGate
+from pantau.crowd.identity import Hasher, origin
+from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.shared import SharedCrowd, SharedStateDown
+from pantau.store import Store
+from tests.crowd.crowd_fixtures import T0, client, crowd_store, free_port, make_app
+
+__all__ = ["crowd_store"]
+ADDRESS, NETWORK, VOICES = "6/minute;30/hour", "20/minute", 3
+
+
+def _reports(seed: int, n: int) -> list[tuple[str, str, str, float]]:
+    """(service, address, client id, time): few addresses in few /24s, so that limits and
+    voice budgets bite; times that go forward, with some reports at the same instant."""
+    rng = random.Random(seed)
+    now, out = 0.0, []
+    for _ in range(n):
+        now += rng.choice([0.0, 0.0, 0.5, 3.0, 20.0])
+        address = f"203.0.{rng.randrange(4)}.{rng.randrange(1, 6)}"
+        out.append((rng.choice(["chatgpt", "gmail"]), address, f"c{rng.randrange(40)}", now))
+    return out
+
+
+@pytest.mark.redis
+async def test_redis_decides_as_one_process_does(redis: Redis) -> None:
+    # A secret of its own: keys no earlier run has touched.
+    secret = uuid.uuid4().bytes
+    local = LocalCrowd(ReportLimiter(ADDRESS, NETWORK), MemoryGate(VOICES))
+    shared = [SharedCrowd(redis, ADDRESS, NETWORK, VOICES, secret) for _ in range(2)]
+    hasher = Hasher(secret)
+    reports = _reports(1, 1500)
+    expected, got = [], []
+    # Two servers, taking turns by bursts of reports sent at once (one call each).
+    for start in range(0, len(reports), 25):
+        burst = reports[start : start + 25]
+        server = shared[(start // 25) % 2]
+        calls = []
+        for service, address, client_id, now in burst:
+            where = origin(ip_address(address))
+            who = hasher.reporter(date(2025, 1, 23), client_id, where)
+            expected.append(local.decide(service, where, who, now))
+            calls.append(server.decide(service, where, who, now))
+        got += await asyncio.gather(*calls)
+    assert got == expected
+    # The sequence exercised every outcome, not only the easy one.
+    assert {Decision(None, True), Decision(None, False)} <= set(got)
+    assert any(d.wait is not None for d in got)
+
+
+@pytest.mark.redis
+async def test_reports_that_arrive_together_share_one_call(redis: Redis) -> None:
+    secret = uuid.uuid4().bytes
+    shared = SharedCrowd(redis, "1000/minute", "1000/minute", VOICES, secret)
+    hasher = Hasher(secret)
+
+    async def scripts_run() -> int:
+        stats = await redis.info("commandstats")
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+
+    before = await scripts_run()
+    calls = []
+    for i in range(300):
+        where = origin(ip_address(f"198.{51 + i // 250}.{i % 250}.1"))  # a /24 each
+        calls.append(shared.decide("chatgpt", where, hasher.reporter(T0.date(), None, where),
+                                   T0.timestamp()))
+    decisions = await asyncio.gather(*calls)
+    assert all(d == Decision(None, True) for d in decisions)
+    # 300 reports, one script call (two if Redis had to be sent the script first).
+    assert await scripts_run() - before <= 2
+
+
+async def test_an_unreachable_redis_is_a_503_not_an_error(crowd_store: Store) -> None:
+    gone = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    shared = SharedCrowd(gone, ADDRESS, NETWORK, VOICES, b"secret")
+    where = origin(ip_address("203.0.113.9"))
+    with pytest.raises(SharedStateDown):
+        await shared.decide("chatgpt", where, Hasher(b"s").reporter(T0.date(), None, where), 0.0)
+    # Through the API: a refusal with its code and a Retry-After, and nothing stored.
+    async with client(make_app(crowd_store, FrozenClock(T0), gone)) as http:
+        r = await http.post("/api/v1/services/chatgpt/reports", json={"category": "app"},
+                            headers={"Accept-Language": "id"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["code"] == "unavailable" and "coba lagi" in r.json()["detail"]
+    assert await crowd_store.report_count() == 0
+    await gone.aclose()
