@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
-from pantau.crowd.rollup import RecentNetworks, rollup
+from pantau.crowd.rollup import RecentNetworks, from_counts, rollup
 from pantau.detect.counts import CountConfig
 from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up
 from pantau.signals import CrowdState
@@ -124,3 +125,32 @@ async def test_after_a_restart_the_first_minute_sees_the_networks_before_it(
     assert (m.networks, m.networks_10m, m.networks_30m) == (0, 4, 5)
     # From then on only new minutes are read.
     assert scorer.reads_from(T0 + timedelta(minutes=11), ["chatgpt"]) == T0 + timedelta(minutes=11)
+
+
+async def test_the_database_counts_the_rollup_as_python_does(crowd_store: Store) -> None:
+    # Random reports over 40 minutes: voices, their repeats with old and new details,
+    # a flood past its budget, three services, regions and texts now and then.
+    rng = random.Random(3)
+    reports = []
+    for i in range(1500):
+        counted = rng.random() < 0.6
+        reports.append(NewReport(
+            id=f"{i:032x}", service=rng.choice(["chatgpt", "gmail", "bca"]),
+            at=T0 + timedelta(seconds=rng.uniform(0, 40 * 60)),
+            reporter=f"r{rng.randrange(300)}", network=f"n{rng.randrange(60)}",
+            category=rng.choice(["website", "app", "login"]),
+            region=rng.choice([None, "ID-JK", "ID-JB"]),
+            text=None, text_norm=rng.choice([None, "502 bad gateway", "timeout", "otp"]),
+            counted=counted,
+        ))
+    for r in reports:
+        await crowd_store.add_report(r)
+    windows = ((T0 + timedelta(minutes=30), 10), (T0, 5), (T0 + timedelta(minutes=12), 1))
+    for since, minutes in windows:
+        until = since + timedelta(minutes=minutes)
+        rows = await crowd_store.rollup_rows(since, until, REPEATS_WITHIN)
+        expected = rollup(rows, since)
+        got = from_counts(await crowd_store.rollup_counts(since, until, REPEATS_WITHIN))
+        assert got == expected
+        assert sum(r.reporters for r in got.values()) > 0
+        assert any(r.texts for r in got.values()) and any(r.regions for r in got.values())

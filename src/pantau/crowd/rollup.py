@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pantau.store.reports import ReportRow
+from pantau.store.reports import ReportRow, RollupCount
 
 TOP_TEXTS = 5
 
@@ -76,6 +76,27 @@ def rollup(
             r.categories[row.category] += 1
         if row.text_norm and new(row, "text", row.text_norm):
             r.texts[row.text_norm] += 1
+    return out
+
+
+def from_counts(counts: Iterable[RollupCount]) -> dict[tuple[str, datetime], Rollup]:
+    """The rollups the database counted (`ReportsStoreMixin.rollup_counts`): the same as
+    `rollup` of the rows it would have read."""
+    out: dict[tuple[str, datetime], Rollup] = {}
+    for kind, service, minute, key, n in counts:
+        r = out.get((service, minute))
+        if r is None:
+            r = out[(service, minute)] = Rollup()
+        if kind == "reporters":
+            r.reporters = n
+        elif kind == "networks":
+            r.networks.update(key.split())
+        elif kind == "region":
+            r.regions[key] = n
+        elif kind == "category":
+            r.categories[key] = n
+        else:
+            r.texts[key] = n
     return out
 
 

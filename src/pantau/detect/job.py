@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pantau.crowd.gates import WINDOW_SECONDS
-from pantau.crowd.rollup import RecentNetworks, Rollup, minute_of, rollup
+from pantau.crowd.rollup import RecentNetworks, Rollup, from_counts, minute_of
 from pantau.detect.baseline import BaselineConfig
 from pantau.detect.counts import NETWORK_WINDOWS, CountConfig, CountDetector
 from pantau.runtime import Runtime
 from pantau.settings import Settings
 from pantau.signals import CrowdMinute
-from pantau.store.reports import ReportsStoreMixin, reports_store
+from pantau.store.reports import ReportsStoreMixin, RollupCount, reports_store
 
 log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
@@ -128,6 +128,27 @@ class CrowdScorer:
         return out
 
 
+def _score(
+    scorer: CrowdScorer,
+    services: list[str],
+    counts: list[RollupCount],
+    since: datetime,
+    first: datetime,
+    last: datetime,
+) -> list[CrowdMinute]:
+    """Note the minutes from `since` on and score the minutes `first`..`last`."""
+    rollups = from_counts(counts)
+    minute = since
+    while minute < first:
+        scorer.note(minute, services, rollups)
+        minute += MINUTE
+    done: list[CrowdMinute] = []
+    while minute <= last:
+        done.extend(scorer.score(minute, services, rollups))
+        minute += MINUTE
+    return done
+
+
 async def catch_up(
     scorer: CrowdScorer, store: ReportsStoreMixin, services: list[str], now: datetime
 ) -> list[CrowdMinute]:
@@ -139,16 +160,13 @@ async def catch_up(
     if first > newest_complete:
         return []
     since = scorer.reads_from(first, services)
-    rows = await store.rollup_rows(since, newest_complete + MINUTE, REPEATS_WITHIN)
-    rollups = rollup(rows, since)
-    minute = since
-    while minute < first:
-        scorer.note(minute, services, rollups)
-        minute += MINUTE
-    done: list[CrowdMinute] = []
-    while minute <= newest_complete:
-        done.extend(scorer.score(minute, services, rollups))
-        minute += MINUTE
+    counts = await store.rollup_counts(since, newest_complete + MINUTE, REPEATS_WITHIN)
+    # In a thread: a surge's minute holds its networks, 100,000 and more, and the
+    # windows' distinct counts walk them; on the event loop's thread every report and
+    # page would wait for that (bench/minute_job.py). The scorer is this job's alone.
+    done = await asyncio.to_thread(
+        _score, scorer, services, counts, since, first, newest_complete
+    )
     await store.save_crowd_minutes(done)
     for m in done:
         if m.alarm:
