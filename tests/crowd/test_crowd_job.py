@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from ipaddress import ip_address
+
+import numpy as np
+import pytest
 
 from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
 from pantau.crowd.identity import origin
 from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.rollup import Rollup
 from pantau.detect import run
+from pantau.detect.counts import CountConfig
 from pantau.detect.job import CrowdScorer, catch_up, count_config
 from pantau.runtime import Runtime
 from pantau.settings import load_settings
@@ -73,6 +78,47 @@ async def test_run_replays_history_and_keeps_going(crowd_store: Store) -> None:
     minutes = [m.minute for m in rows]
     assert minutes == sorted(set(minutes)) and len(minutes) >= 10
     assert any(m.reporters == 4 for m in rows)
+
+
+def _live_week_and_replay(older: bool) -> tuple[CrowdScorer, CrowdScorer]:
+    """A scorer that ran for 14 days, with a ×15 outage on day 7 from 10:00 to 11:00, and
+    one that replayed its minutes from day 7 on, as `run` does after a restart."""
+    rng = np.random.default_rng(8)
+    live = CrowdScorer(CountConfig())
+    stored = []
+    start = T0.replace(hour=0, minute=0)
+    for i in range(14 * 1440):
+        minute = start + timedelta(minutes=i)
+        n = int(rng.poisson(6.0 * (15 if i // 1440 == 7 and minute.hour == 10 else 1)))
+        scored = live.score(minute, ["chatgpt"], {("chatgpt", minute): _voices(minute, n)})
+        if i >= 7 * 1440:
+            stored.extend(scored)
+    replayed = CrowdScorer(CountConfig())
+    replayed.replay(stored, ["chatgpt"], older)
+    return live, replayed
+
+
+def _voices(minute: datetime, n: int) -> Rollup:
+    return Rollup(reporters=n, networks={f"{minute:%j%H%M}-{k}" for k in range(n)})
+
+
+def test_a_restart_does_not_learn_the_outage_of_the_first_day_replayed() -> None:
+    at = T0.replace(hour=10, minute=30) + timedelta(days=14)
+    live, replayed = _live_week_and_replay(older=True)
+    expected = live.detectors["chatgpt"].baseline.expected(at)
+    assert expected == pytest.approx(6.0, rel=0.25)
+    assert replayed.detectors["chatgpt"].baseline.expected(at) == pytest.approx(expected, rel=0.1)
+    # Replayed as if the service were new, the outage's hour is taken for its rhythm.
+    _, naive = _live_week_and_replay(older=False)
+    assert naive.detectors["chatgpt"].baseline.expected(at) > 1.5 * expected
+
+
+async def test_the_store_says_whether_older_minutes_are_kept(crowd_store: Store) -> None:
+    assert not await crowd_store.crowd_minutes_before(T0)
+    scorer = CrowdScorer(CountConfig())
+    await crowd_store.save_crowd_minutes(scorer.score(T0, ["chatgpt"], {}))
+    assert not await crowd_store.crowd_minutes_before(T0)
+    assert await crowd_store.crowd_minutes_before(T0 + timedelta(minutes=1))
 
 
 async def test_full_write_queue_answers_503_with_retry_after(crowd_store: Store) -> None:

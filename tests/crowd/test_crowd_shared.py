@@ -96,5 +96,44 @@ async def test_an_unreachable_redis_is_a_503_not_an_error(crowd_store: Store) ->
                             headers={"Accept-Language": "id"})
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert r.json()["code"] == "unavailable" and "coba lagi" in r.json()["detail"]
+    # The page's form says so in words, in the reader's language.
+    async with client(make_app(crowd_store, FrozenClock(T0), gone)) as http:
+        page = await http.post("/api/v1/services/chatgpt/reports?lang=id",
+                               data={"category": "app"})
+    assert page.status_code == 503 and "Laporan tidak dapat dihitung" in page.text
     assert await crowd_store.report_count() == 0
     await gone.aclose()
+
+
+async def test_a_redis_that_stops_answering_refuses_the_backlog_at_once() -> None:
+    # A server that takes the connection and never says a word.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    mute = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.5)
+    shared = SharedCrowd(mute, ADDRESS, NETWORK, VOICES, b"secret")
+    hasher = Hasher(b"s")
+
+    async def one(i: int) -> Decision | SharedStateDown:
+        where = origin(ip_address(f"10.{i // 250}.{i % 250}.1"))
+        try:
+            return await shared.decide("chatgpt", where, hasher.reporter(T0.date(), None, where),
+                                       0.0)
+        except SharedStateDown as exc:
+            return exc
+
+    started = asyncio.get_running_loop().time()
+    outcomes = await asyncio.gather(*(one(i) for i in range(1200)))
+    # Three calls' worth of reports, refused together when the first call timed out.
+    assert all(isinstance(o, SharedStateDown) for o in outcomes)
+    assert asyncio.get_running_loop().time() - started < 1.0  # one timeout, not three
+    # Right after, a report is refused without waiting for Redis again.
+    quick = asyncio.get_running_loop().time()
+    assert isinstance(await one(5000), SharedStateDown)
+    assert asyncio.get_running_loop().time() - quick < 0.1
+    await mute.aclose()
+    server.close()
+    await server.wait_closed()

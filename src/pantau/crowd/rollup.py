@@ -81,7 +81,8 @@ def rollup(
 
 def from_counts(counts: Iterable[RollupCount]) -> dict[tuple[str, datetime], Rollup]:
     """The rollups the database counted (`ReportsStoreMixin.rollup_counts`): the same as
-    `rollup` of the rows it would have read."""
+    `rollup` of the rows it would have read, but for minutes with nothing to count
+    (only repeats of what was said), which are left out."""
     out: dict[tuple[str, datetime], Rollup] = {}
     for kind, service, minute, key, n in counts:
         r = out.get((service, minute))

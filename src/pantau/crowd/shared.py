@@ -13,6 +13,12 @@ Redis sees no address: limit keys are keyed hashes (with the secret, not the day
 salt, since an hour's budget may span midnight) and the gate's keys are the daily
 hashes that the reports table stores. One Redis server, or a primary with
 replicas; the script builds its keys, so Redis Cluster is not supported.
+
+Two limits of the design. The servers' clocks decide the windows, as one process's
+clock does in memory, so they must agree (NTP); a clock that steps back is given a
+little budget back here, not in memory. And a call that timed out may still have
+run: its reports were refused (503), but their reporters count as heard, and a
+retry within the gate's window adds details without a voice.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
+from collections import deque
 from collections.abc import Sequence
 
 from limits import parse_many
@@ -35,6 +43,10 @@ log = logging.getLogger(__name__)
 BATCH = 500
 """Reports decided in one script call at most: a call holds Redis for its length
 (about 20 us a report)."""
+MAX_PENDING = 10_000
+"""Reports waiting for Redis before more are refused at once (as the write queue's)."""
+PAUSE_AFTER_FAILURE = 1.0
+"""Seconds during which reports are refused without asking Redis, after it failed."""
 
 # ARGV: gate window, voices, number of limits, then per limit its amount, seconds and
 # scope ('a' for the address, 'n' for the network), then one argument per report: its
@@ -113,6 +125,12 @@ class SharedStateDown(Exception):
 
 
 class SharedCrowd:
+    """Decisions in Redis. One call is out at a time; reports that arrive meanwhile wait
+    for the next. When a call fails, every report waiting is refused at once, and so
+    is every report for `PAUSE_AFTER_FAILURE` seconds: a Redis that has stopped
+    answering would otherwise hold each of them for a whole timeout, one call after
+    the other, with no end to the backlog."""
+
     def __init__(
         self,
         redis: Redis,
@@ -130,8 +148,9 @@ class SharedCrowd:
         self._head: Sequence[str | int] = (window, voices, len(limits) // 3, *limits)
         key = hmac.new(secret, b"pantau limit keys", hashlib.sha256).digest()
         self._keyed = hashlib.blake2b(key=key, digest_size=16)
-        self._pending: list[tuple[str, asyncio.Future[int]]] = []
+        self._pending: deque[tuple[str, asyncio.Future[int]]] = deque()
         self._sender: asyncio.Task[None] | None = None
+        self._down_until = -math.inf
 
     def _key(self, text: str) -> str:
         h = self._keyed.copy()
@@ -141,10 +160,16 @@ class SharedCrowd:
     async def decide(self, service: str, where: Origin, who: Reporter, now: float) -> Decision:
         """Take one report from the limits and the gate at `now` (seconds).
 
-        Raises `SharedStateDown` if Redis cannot be reached."""
+        Raises `SharedStateDown` if Redis cannot be reached, or has just failed, or
+        MAX_PENDING reports are waiting for it already."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._down_until:
+            raise SharedStateDown("Redis failed a moment ago")
+        if len(self._pending) >= MAX_PENDING:
+            raise SharedStateDown("too many reports are waiting for Redis")
         report = (f"{now!r} {service} {who.reporter} {who.network} "
                   f"{self._key(where.address)} {self._key(where.network)}")
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[int] = loop.create_future()
         self._pending.append((report, future))
         sender = self._sender
         if sender is None or sender.done():
@@ -154,17 +179,27 @@ class SharedCrowd:
 
     async def _send(self) -> None:
         """Send what is pending, in calls of at most BATCH reports, until nothing is."""
-        while self._pending:
-            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
-            args = [*self._head, *(report for report, _ in batch)]
+        pending = self._pending
+        while pending:
+            batch = [pending.popleft() for _ in range(min(BATCH, len(pending)))]
             try:
-                outcomes = (await self._script(args=args)).split()
-            except (RedisError, OSError) as exc:
+                reply = await self._script(args=[*self._head, *(r for r, _ in batch)])
+                outcomes = [int(outcome) for outcome in reply.split()]
+                if len(outcomes) != len(batch):
+                    raise RedisError(f"{len(outcomes)} answers for {len(batch)} reports")
+            except BaseException as exc:
+                # Whatever went wrong (Redis, the connection, a cancelled server), nobody
+                # is left waiting: this call's reports and every one queued behind it.
+                batch.extend(pending)
+                pending.clear()
+                self._down_until = asyncio.get_running_loop().time() + PAUSE_AFTER_FAILURE
                 log.warning("Redis did not decide %d reports: %s", len(batch), exc)
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(SharedStateDown(str(exc)))
-            else:
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        future.set_result(int(outcome))
+                        future.set_exception(SharedStateDown(str(exc) or type(exc).__name__))
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)

@@ -125,27 +125,32 @@ class SeasonalBaseline:
         return 1.0 / (1.0 + evidence) + SHAPE_DOUBT * borrowed * borrowed + moved * moved
 
     def unseen(self, minute: datetime) -> bool:
-        """Whether this time of day has less than a day of minutes of its own: its level
-        is still mostly borrowed, so nothing seen there can yet be told abnormal."""
+        """Whether this time of day has less than half a day's minutes of its own: its
+        level is still mostly borrowed, so nothing seen there can yet be told abnormal."""
         slot, _ = _position(minute)
-        return self._slots[slot].weight < SLOT_MINUTES
+        return self._slots[slot].weight < SLOT_MINUTES / 2
 
-    def learn(self, minute: datetime, count: float, *, doubted: bool = False) -> None:
+    def learn(self, minute: datetime, count: float, *, first_seen: bool = False) -> None:
         """Fold a normal minute in; counts far above expected are capped first.
 
-        The cap is `cap_sigmas` Poisson standard deviations above the level, or, if
-        `doubted`, standard deviations of what the level allows, its own doubt
-        included: a borrowed level, which may be several-fold off, can then reach the
-        real one within the quarter hour it is first seen. The caller says when: the
-        cap is also what keeps a flood from lifting the level it is judged against."""
+        The cap is `cap_sigmas` Poisson standard deviations above the level. A minute
+        at a time of day `unseen` yet that the caller learns although it looked
+        abnormal (`first_seen`) is capped in standard deviations of what the level
+        allows, its own doubt included, so a borrowed level that may be several-fold
+        off can reach the real one within its first quarter hour; and it moves this
+        time of day alone, not the overall level other unseen times borrow, nor the
+        weekday factors.
+        """
         c = self.config
         slot, day = _position(minute)
         expected = self.expected(minute)
-        variance = expected + (self.doubt(minute) * expected * expected if doubted else 0.0)
+        variance = expected + (self.doubt(minute) * expected * expected if first_seen else 0.0)
         capped = min(count, expected + c.cap_sigmas * math.sqrt(variance) + 1.0)
         factor = self._weekdays[day].value / (sum(w.value for w in self._weekdays) / 7)
-        self._level.add(capped / factor, 1.0 - 1.0 / LEVEL_MEMORY_MINUTES)
         self._slots[slot].add(capped / factor, 1.0 - 1.0 / (SLOT_MINUTES * c.memory_days))
+        if first_seen:
+            return
+        self._level.add(capped / factor, 1.0 - 1.0 / LEVEL_MEMORY_MINUTES)
         # Weekday factors only learn once the daily shape rests on two days of data;
         # before that every ratio would mostly measure the shape's own error.
         if self._slots[slot].weight >= 2 * SLOT_MINUTES:

@@ -124,6 +124,8 @@ class CountDetector:
     level said."""
     _seen: int = 0
     _abnormal_for: int = 0
+    _established: bool = False
+    """Fed a service's history from a point after its start (`mark_established`)."""
 
     def __post_init__(self) -> None:
         horizon = max(*self.config.scales, *NETWORK_WINDOWS)
@@ -137,6 +139,12 @@ class CountDetector:
     @property
     def state(self) -> CrowdState:
         return self._machine.state
+
+    def mark_established(self) -> None:
+        """Say that the service is older than what this detector is about to be fed (a
+        replay of its last week): no time of day is new to it, whatever the first day
+        replayed shows, so an outage then is not taken for a time of day first seen."""
+        self._established = True
 
     def update(self, minute: datetime, reporters: int, networks: Sequence[int]) -> CountScore:
         """Score one minute; minutes must be fed in order, gaps as zero counts.
@@ -180,17 +188,14 @@ class CountDetector:
         # service whose evening is eight times busier than its day is "detected" from
         # 18:00 on its first evening, and if that evening were never learnt, on every
         # evening after (the spell ends at midnight, before `adapt_after_minutes`).
-        # Such a time of day is learnt with room for its borrowed level's doubt, as
-        # the detection vouches for it: many networks saw it, not a flood.
+        # Such a minute teaches its own time of day only (`SeasonalBaseline.learn`): the
+        # detection vouches for it (many networks saw it, not a flood), but it may be
+        # an outage on a new service's first day, and it must not reach further.
         calm = state is not CrowdState.DETECTED
-        first_seen = not calm and self.baseline.unseen(minute)
-        if (
-            calm
-            or first_seen
-            or self._seen <= cfg.learn_minutes
-            or self._abnormal_for > cfg.adapt_after_minutes
-        ):
-            self._learn(minute, reporters, expected, dispersion, state, first_seen)
+        if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
+            self._learn(minute, reporters, expected, dispersion, state)
+        elif not self._established and self.baseline.unseen(minute):
+            self.baseline.learn(minute, reporters, first_seen=True)
         self._levels.append(self._level)
         score = level / MAX_SURPRISE
         return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
@@ -219,15 +224,9 @@ class CountDetector:
         return min(1.0, max(0.0, (products + slope * weight) / (squares + weight)))
 
     def _learn(
-        self,
-        minute: datetime,
-        count: int,
-        expected: float,
-        dispersion: float,
-        state: CrowdState,
-        first_seen: bool,
+        self, minute: datetime, count: int, expected: float, dispersion: float, state: CrowdState
     ) -> None:
-        self.baseline.learn(minute, count, doubted=first_seen)
+        self.baseline.learn(minute, count)
         block = self._block
         block[0] += count
         block[1] += expected

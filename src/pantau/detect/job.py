@@ -52,11 +52,15 @@ class CrowdScorer:
     detectors: dict[str, CountDetector] = field(default_factory=dict)
     recent: dict[str, RecentNetworks] = field(default_factory=dict)
     last_minute: datetime | None = None
+    established: bool = False
+    """Minutes older than the replayed ones are stored: see `replay`."""
 
     def _detector(self, service: str) -> CountDetector:
         det = self.detectors.get(service)
         if det is None:
             det = self.detectors[service] = CountDetector(self.config)
+            if self.established:
+                det.mark_established()
         return det
 
     def _recent(self, service: str) -> RecentNetworks:
@@ -65,8 +69,16 @@ class CrowdScorer:
             recent = self.recent[service] = RecentNetworks(NETWORK_WINDOWS)
         return recent
 
-    def replay(self, history: list[CrowdMinute], services: list[str]) -> None:
-        """Re-learn from stored minutes (gaps count as quiet minutes)."""
+    def replay(self, history: list[CrowdMinute], services: list[str], older: bool) -> None:
+        """Re-learn from stored minutes (gaps count as quiet minutes).
+
+        `older`: minutes older than these are stored too. Then the job ran before
+        them, its detectors knew every time of day, and the replayed ones must not
+        learn what they would take, starting empty, for times of day first seen (an
+        outage on the first day replayed, learnt again at every restart). Else the
+        job started with these minutes, as the replay does, and it learns as the job
+        did."""
+        self.established = older
         by_minute: dict[datetime, dict[str, CrowdMinute]] = {}
         for m in history:
             by_minute.setdefault(m.minute, {})[m.service] = m
@@ -185,8 +197,10 @@ async def run(ctx: Runtime) -> None:
     services = [s.slug for s in ctx.catalog.services]
     scorer = CrowdScorer(count_config(ctx.settings))
     now = ctx.clock.now()
-    history = await store.crowd_minutes(minute_of(now) - WARM_UP)
-    await asyncio.to_thread(scorer.replay, history, services)
+    since = minute_of(now) - WARM_UP
+    history = await store.crowd_minutes(since)
+    older = await store.crowd_minutes_before(since)
+    await asyncio.to_thread(scorer.replay, history, services, older)
     if scorer.last_minute is None:
         # A fresh database: start with the current minute, not a day of empty ones.
         scorer.last_minute = minute_of(now) - 2 * MINUTE

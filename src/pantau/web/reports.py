@@ -75,6 +75,13 @@ FORM_REASONS = {
         "Saat ini terlalu banyak laporan masuk. Coba lagi sebentar lagi.",
     ),
 }
+# Where one status has several causes, the one a person should read.
+FORM_REASONS_BY_CODE = {
+    "unavailable": Text(
+        "Reports cannot be counted right now. Please try again in a moment.",
+        "Laporan tidak dapat dihitung saat ini. Coba lagi sebentar lagi.",
+    ),
+}
 _CATEGORIES = ", ".join(c.value for c in Category)
 # The API's refusals: a stable `code` for programs, and a `detail` in the reader's
 # language (Accept-Language, ?lang= or the lang cookie, as the pages choose it).
@@ -309,7 +316,10 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
             status_code=exc.status_code,
             service=service,
             heading=REFUSED.get(lang),
-            message=FORM_REASONS.get(exc.status_code, FORM_REASONS[400])
+            message=(
+                FORM_REASONS_BY_CODE.get(exc.code)
+                or FORM_REASONS.get(exc.status_code, FORM_REASONS[400])
+            )
             .get(lang)
             .format(wait=exc.retry_after),
             back=BACK.get(lang),
