@@ -105,6 +105,10 @@ class CountScore:
 @dataclass(slots=True)
 class CountDetector:
     config: CountConfig = field(default_factory=CountConfig)
+    established: bool = False
+    """The service is older than what this detector is fed (a replay of its last week):
+    no time of day is new to it, whatever the first day fed shows, so an outage then
+    is not taken for a time of day first seen."""
     baseline: SeasonalBaseline = field(init=False)
     _observed: deque[int] = field(init=False)
     _expected: deque[float] = field(init=False)
@@ -124,8 +128,6 @@ class CountDetector:
     level said."""
     _seen: int = 0
     _abnormal_for: int = 0
-    _established: bool = False
-    """Fed a service's history from a point after its start (`mark_established`)."""
 
     def __post_init__(self) -> None:
         horizon = max(*self.config.scales, *NETWORK_WINDOWS)
@@ -139,12 +141,6 @@ class CountDetector:
     @property
     def state(self) -> CrowdState:
         return self._machine.state
-
-    def mark_established(self) -> None:
-        """Say that the service is older than what this detector is about to be fed (a
-        replay of its last week): no time of day is new to it, whatever the first day
-        replayed shows, so an outage then is not taken for a time of day first seen."""
-        self._established = True
 
     def update(self, minute: datetime, reporters: int, networks: Sequence[int]) -> CountScore:
         """Score one minute; minutes must be fed in order, gaps as zero counts.
@@ -194,7 +190,7 @@ class CountDetector:
         calm = state is not CrowdState.DETECTED
         if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
             self._learn(minute, reporters, expected, dispersion, state)
-        elif not self._established and self.baseline.unseen(minute):
+        elif not self.established and self.baseline.unseen(minute):
             self.baseline.learn(minute, reporters, first_seen=True)
         self._levels.append(self._level)
         score = level / MAX_SURPRISE

@@ -58,9 +58,7 @@ class CrowdScorer:
     def _detector(self, service: str) -> CountDetector:
         det = self.detectors.get(service)
         if det is None:
-            det = self.detectors[service] = CountDetector(self.config)
-            if self.established:
-                det.mark_established()
+            det = self.detectors[service] = CountDetector(self.config, self.established)
         return det
 
     def _recent(self, service: str) -> RecentNetworks:
