@@ -97,18 +97,18 @@ class _Window:
         self.drained.extend(table for table in ended if len(table) > _FREED_AT_ONCE)
 
 
+def budgets(spec: str) -> list[tuple[int, int]]:
+    """(hits, window in whole seconds) of each limit in `spec` ("6/minute;30/hour"): what
+    this module and `shared.SharedCrowd` both count against."""
+    return [(item.amount, item.get_expiry()) for item in parse_many(spec)]
+
+
 class ReportLimiter:
     def __init__(self, per_address: str, per_network: str) -> None:
         # The address's windows and the network's, made once.
         self._drained: list[dict[str, int]] = []
-        self._by_address = [
-            _Window(item.amount, item.get_expiry(), self._drained)
-            for item in parse_many(per_address)
-        ]
-        self._by_network = [
-            _Window(item.amount, item.get_expiry(), self._drained)
-            for item in parse_many(per_network)
-        ]
+        self._by_address = [_Window(n, s, self._drained) for n, s in budgets(per_address)]
+        self._by_network = [_Window(n, s, self._drained) for n, s in budgets(per_network)]
 
     def check(self, where: Origin, now: float) -> int | None:
         """Take one report from the budgets at `now` (seconds); None if allowed, else

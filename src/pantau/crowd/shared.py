@@ -31,12 +31,12 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
-from limits import parse_many
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from pantau.crowd.gates import WINDOW_SECONDS, Decision
 from pantau.crowd.identity import Origin, Reporter
+from pantau.crowd.limiter import budgets
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,8 @@ class SharedCrowd:
         self._script = redis.register_script(_SCRIPT)
         limits: list[str | int] = []
         for scope, spec in (("a", per_address), ("n", per_network)):
-            for item in parse_many(spec):
-                limits += [item.amount, item.get_expiry(), scope]
+            for amount, seconds in budgets(spec):
+                limits += [amount, seconds, scope]
         self._head: Sequence[str | int] = (window, voices, len(limits) // 3, *limits)
         key = hmac.new(secret, b"pantau limit keys", hashlib.sha256).digest()
         self._keyed = hashlib.blake2b(key=key, digest_size=16)
