@@ -209,3 +209,24 @@ def test_a_busy_day_raises_no_alarm(seed: int) -> None:
     # spread): a day of news, not an outage, though the local level jumps at midnight.
     alarms = _days_that_run_busy_or_quiet(seed, 21, 10.0, 1.5)
     assert alarms == []
+
+
+def test_the_yardstick_of_a_short_window_follows_the_hour_it_is_in() -> None:
+    # Hours that wobble by 20 % around a flat 20 reports/min, then one at 60 %: 45
+    # minutes into it, what the last hour showed has to move the 1-minute yardstick,
+    # as it lasts into the next minutes though not always into the next half hour.
+    ratios = []
+    for seed in range(1, 7):
+        rng = np.random.default_rng(seed)
+        det = CountDetector()
+        own = _OwnNetworks()
+        days = 10
+        hours = np.exp(rng.normal(0.0, 0.2, days * 24 + 1))
+        hours[-1] = 0.6
+        for i in range(days * 24 * 60 + 45):
+            minute = START + timedelta(minutes=i)
+            n = int(rng.poisson(20.0 * hours[i // 60]))
+            score = det.update(minute, n, own(n))
+        ratios.append(score.expected / det.baseline.expected(minute))
+    # One slope learnt on half hours left it at 0.92 of the baseline (0.89-0.97).
+    assert np.mean(ratios) < 0.875

@@ -16,8 +16,9 @@ above or below it for hours. Against the baseline alone, a ×3 surge on a day at
 the baseline's times a local level: how the recent normal minutes, before the
 window, stood against the baseline (a Gamma-Poisson estimate whose prior is the
 baseline's spread, so an hour of few reports moves it little), times how much of
-such a deviation is seen to last into the next half hour (learnt by regression,
-as a level may carry on for the day or be gone with the hour). The level moves
+such a deviation is seen to last into the next ten minutes or half hour, as long
+as the window (learnt by regression, as a level may carry on for the day or be gone
+with the hour). The level moves
 the yardstick but does not narrow the tails: an hour's level says least at the
 turn of an hour or a day, when it jumps, and tails fitted to the usual small
 drift gave false alarms there (bench/surges.py: 0.3 to 1 a month on busy
@@ -69,6 +70,14 @@ PERSISTENCE_PRIOR = (1.0, 0.1)
 few hours of half-hour blocks of a service whose level wanders by 15-20 % (the
 weight is in squared relative deviations, which such a block adds about 0.03 of)."""
 
+PERSISTENCE_HORIZONS = (10, DISPERSION_BLOCK)
+"""Block lengths (minutes) over which the level's persistence is learnt, each on its
+own: a window's test uses the shortest at least as long as itself. Where the level
+wanders from hour to hour, what it says lasts into the next ten minutes (0.8-0.95 on
+bench/surges.py's services) but less into the next half hour (0-0.85): with one slope
+for all, learnt on half hours, a 10-minute window's yardstick ignored most of what the
+last hour showed."""
+
 NETWORK_WINDOWS = (10, 30)
 """Minutes over which distinct networks are counted for a detection. The short window
 lets a sharp surge through within minutes; the long one lets a modest but lasting
@@ -114,18 +123,21 @@ class CountDetector:
     _expected: deque[float] = field(init=False)
     _machine: Hysteresis = field(init=False)
     _dispersion: float = 0.0
-    _block: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
-    """Observed, expected, minutes and summed local-level deviation of the normal
-    minutes gathered for the next dispersion and persistence update."""
     _level: tuple[float, float] = (0.0, 0.0)
     """Reports and baseline expectation of the recent normal minutes, exponentially
     weighted: the local level's evidence."""
     _levels: deque[tuple[float, float]] = field(init=False)
     """`_level` after each of the last minutes, the most recent last."""
-    _persistence: tuple[float, float] = (0.0, 0.0)
-    """Exponentially weighted sums over blocks of (level's deviation × the block's
-    deviation) and (level's deviation)²: the regression of what came on what the
-    level said."""
+    _persistence: dict[int, tuple[float, float]] = field(init=False)
+    """Per horizon (PERSISTENCE_HORIZONS), exponentially weighted sums over blocks of
+    that many minutes of (level's deviation × the block's deviation) and (level's
+    deviation)²: the regression of what came on what the level said."""
+    _blocks: dict[int, list[float]] = field(init=False)
+    """Per horizon, the block of normal minutes being gathered: observed, expected,
+    minutes, and the summed deviation of the level that many minutes before each. The
+    longest also feeds the dispersion."""
+    _horizon: dict[int, int] = field(init=False)
+    """The persistence horizon of each window tested."""
     _seen: int = 0
     _abnormal_for: int = 0
 
@@ -137,6 +149,12 @@ class CountDetector:
         self._levels = deque(maxlen=horizon)
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
+        self._persistence = {h: (0.0, 0.0) for h in PERSISTENCE_HORIZONS}
+        self._blocks = {h: [0.0, 0.0, 0.0, 0.0] for h in PERSISTENCE_HORIZONS}
+        self._horizon = {
+            w: next((h for h in PERSISTENCE_HORIZONS if h >= w), DISPERSION_BLOCK)
+            for w in {1, *self.config.scales, *NETWORK_WINDOWS}
+        }
 
     @property
     def state(self) -> CrowdState:
@@ -208,14 +226,14 @@ class CountDetector:
 
     def _local_level(self, window: int, dispersion: float) -> float:
         """The factor on the baseline for a window of the last `window` minutes."""
-        return 1.0 + self._persists() * self._deviation(window, dispersion)
+        return 1.0 + self._persists(self._horizon[window]) * self._deviation(window, dispersion)
 
-    def _persists(self) -> float:
-        """How much of a level's deviation carries on into the next half hour: the
-        least-squares slope, between 0 and 1. Near 1 where days run busy or quiet for
+    def _persists(self, horizon: int) -> float:
+        """How much of a level's deviation carries on into the next `horizon` minutes:
+        the least-squares slope, between 0 and 1. Near 1 where days run busy or quiet for
         hours; lower where the level wanders from hour to hour, and an hour's level
         says little about the next one's."""
-        products, squares = self._persistence
+        products, squares = self._persistence[horizon]
         slope, weight = PERSISTENCE_PRIOR
         return min(1.0, max(0.0, (products + slope * weight) / (squares + weight)))
 
@@ -223,16 +241,17 @@ class CountDetector:
         self, minute: datetime, count: int, expected: float, dispersion: float, state: CrowdState
     ) -> None:
         self.baseline.learn(minute, count)
-        block = self._block
-        block[0] += count
-        block[1] += expected
-        block[2] += 1
-        # What the level said before the longest window, as that window's test uses it.
-        block[3] += self._deviation(DISPERSION_BLOCK, dispersion)
-        if block[2] >= DISPERSION_BLOCK:
-            self._learn_dispersion(block[0], block[1])
-            self._learn_persistence(block[3] / block[2], block[0] / block[1] - 1.0)
-            self._block = [0.0, 0.0, 0.0, 0.0]
+        for horizon, block in self._blocks.items():
+            block[0] += count
+            block[1] += expected
+            block[2] += 1
+            # What the level said before a window of this length, as its test uses it.
+            block[3] += self._deviation(horizon, dispersion)
+            if block[2] >= horizon:
+                if horizon == DISPERSION_BLOCK:
+                    self._learn_dispersion(block[0], block[1])
+                self._learn_persistence(horizon, block[3] / block[2], block[0] / block[1] - 1.0)
+                self._blocks[horizon] = [0.0, 0.0, 0.0, 0.0]
         # The level learns the minute too, capped like the baseline; while something is
         # possibly wrong it may fall but not rise, so a surge not detected yet, or a
         # flood from a few networks, cannot lift its own yardstick. (Read again here: a
@@ -261,7 +280,10 @@ class CountDetector:
         weight = (prior / (1.0 / expected + prior)) ** 2 / DISPERSION_MEMORY_BLOCKS
         self._dispersion += weight * (min(max(excess, -1.0), 1.0) - self._dispersion)
 
-    def _learn_persistence(self, said: float, came: float) -> None:
-        decay = 1.0 - 1.0 / DISPERSION_MEMORY_BLOCKS
-        products, squares = self._persistence
-        self._persistence = (products * decay + said * came, squares * decay + said * said)
+    def _learn_persistence(self, horizon: int, said: float, came: float) -> None:
+        # Every horizon remembers as many minutes as the dispersion does.
+        decay = 1.0 - horizon / (DISPERSION_BLOCK * DISPERSION_MEMORY_BLOCKS)
+        products, squares = self._persistence[horizon]
+        self._persistence[horizon] = (
+            products * decay + said * came, squares * decay + said * said
+        )
