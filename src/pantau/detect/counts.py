@@ -18,11 +18,11 @@ window, stood against the baseline (a Gamma-Poisson estimate whose prior is the
 baseline's spread, so an hour of few reports moves it little), times how much of
 such a deviation is seen to last into the next ten minutes or half hour, as long
 as the window (learnt by regression, as a level may carry on for the day or be gone
-with the hour). The level moves
-the yardstick but does not narrow the tails: an hour's level says least at the
-turn of an hour or a day, when it jumps, and tails fitted to the usual small
-drift gave false alarms there (bench/surges.py: 0.3 to 1 a month on busy
-services over six clean months; a day at 1.5× from midnight alarmed).
+with the hour). The level moves the yardstick but does not narrow the tails: an
+hour's level says least at the turn of an hour or a day, when it jumps, and tails
+fitted to the usual small drift gave false alarms there (bench/surges.py: 0.3 to 1
+a month on busy services over six clean months; a day at 1.5× from midnight
+alarmed).
 
 A detection also needs at least `min_networks` more distinct networks in the last
 10 (or 30) minutes than the reporters expected then (plus their normal fluctuation):
@@ -66,15 +66,16 @@ LEVEL_MEMORY_MINUTES = 60.0
 """About how many minutes the local level remembers: enough reports to rest on, and
 still today's."""
 PERSISTENCE_PRIOR = (1.0, 0.1)
-"""(slope, weight) until learnt: all of a level's deviation lasts, believed like a
-few hours of half-hour blocks of a service whose level wanders by 15-20 % (the
-weight is in squared relative deviations, which such a block adds about 0.03 of)."""
+"""(slope, weight) until learnt, at every horizon: all of a level's deviation lasts,
+believed like a few blocks of a service whose level wanders by 15-20 % (the weight is
+in squared relative deviations, which such a block adds about 0.03 of): about three
+blocks, an hour and a half of half-hour ones or half an hour of 10-minute ones."""
 
 PERSISTENCE_HORIZONS = (10, DISPERSION_BLOCK)
 """Block lengths (minutes) over which the level's persistence is learnt, each on its
 own: a window's test uses the shortest at least as long as itself. Where the level
-wanders from hour to hour, what it says lasts into the next ten minutes (0.8-0.95 on
-bench/surges.py's services) but less into the next half hour (0-0.85): with one slope
+wanders from hour to hour, what it says lasts into the next ten minutes (0.3-0.95 on
+bench/surges.py's services) more than into the next half hour (0-0.85): with one slope
 for all, learnt on half hours, a 10-minute window's yardstick ignored most of what the
 last hour showed."""
 
