@@ -14,6 +14,7 @@ the real `Proxies`, without a server. The simulated clock:
 2. the outage: N reporters, `--rate` a second of simulated time, from an hour's start;
 3. "hour roll": one report at the start of the next hour, when every window rolls with
    N entries behind it, and the gate's entries from the outage are 30 minutes old;
+   then N/10 more reports at `--rate`, during which the gate forgets those entries;
 4. "quiet gap": one report three hours later, when everything has expired.
 
 Figures:
@@ -64,6 +65,8 @@ class Run:
     refused: int = 0
     counted: int = 0
     probes: tuple[tuple[str, int, int], ...] = ()
+    after: tuple[int, float, int] = (0, 0.0, 0)
+    """Reports after the hour roll, the gate's mean and worst ns over them."""
 
 
 def forwarded(i: int) -> str:
@@ -122,10 +125,17 @@ def run(reporters: int, rate: float, traced: bool) -> Run:
         tracemalloc.stop()
     result.limiter_mean_ns = limiter_total / reporters
     result.gate_mean_ns = gate_total / reporters
-    result.probes = (
-        ("hour roll", *one(reporters + 1, START + 3600.0)),
-        ("quiet gap", *one(reporters + 2, START + 4 * 3600.0)),
-    )
+    roll = START + 3600.0
+    result.probes = (("hour roll", *one(reporters + 1, roll)),)
+    # The reports after the roll forget the outage's entries a few at a time.
+    spent_gate_after = worst_gate_after = 0
+    after = reporters // 10
+    for i in range(after):
+        spent = one(reporters + 2 + i, roll + (i + 1) / rate)[1]
+        spent_gate_after += spent
+        worst_gate_after = max(worst_gate_after, spent)
+    result.after = (after, spent_gate_after / after, worst_gate_after)
+    result.probes += (("quiet gap", *one(2 * reporters, START + 4 * 3600.0)),)
     return result
 
 
@@ -156,6 +166,9 @@ def main() -> None:
           f"t+{timed.gate_worst_at / args.rate:,.0f} s)")
     for name, spent_limiter, spent_gate in timed.probes:
         print(f"{name}: limiter {spent_limiter / 1e6:.2f} ms, gate {spent_gate / 1e6:.2f} ms")
+    after, mean, worst = timed.after
+    print(f"the {after:,} reports after the roll (the outage's entries forgotten meanwhile):"
+          f" gate mean {mean / 1e3:.2f} us, worst {worst / 1e6:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import random
-from collections import OrderedDict
 from ipaddress import ip_address
 
 import pytest
@@ -30,7 +30,7 @@ async def test_memory_gate_caps_voices_per_network() -> None:
     assert gate.admit("chatgpt", "r99", "n2", 0.0)
 
 
-def test_memory_gate_admits_without_awaiting_and_expires_by_its_front() -> None:
+def test_memory_gate_admits_without_awaiting_and_expires_by_the_latest_clock() -> None:
     gate = MemoryGate(voices=2, window=100.0)
     assert gate.admit("chatgpt", "r1", "n1", 0.0)
     assert gate.admit("chatgpt", "r2", "n1", 50.0)
@@ -43,11 +43,12 @@ def test_memory_gate_admits_without_awaiting_and_expires_by_its_front() -> None:
     assert gate.admit("chatgpt", "r1", "n1", 1000.0)
     assert not gate.admit("chatgpt", "r1", "n1", 1099.0)
     assert gate.admit("chatgpt", "r1", "n1", 1100.0)
-    # A clock that steps back: entries still expire in the order they were first seen.
+    # A clock that steps back: an entry is gone once the latest clock is a window past it.
     assert not gate.admit("chatgpt", "r1", "n1", 1050.0)
     assert gate.admit("chatgpt", "r9", "n9", 1040.0)
-    assert not gate.admit("chatgpt", "r9", "n9", 1140.0)  # behind r1, not yet expired
-    assert gate.admit("chatgpt", "r9", "n9", 1200.0)
+    assert gate.admit("chatgpt", "r9", "n9", 1140.0)  # a window past 1040, though behind r1
+    assert not gate.admit("chatgpt", "r9", "n9", 1200.0)
+    assert gate.admit("chatgpt", "r1", "n1", 1000.0)  # a window before the latest clock
 
 
 async def test_limiter_per_address_and_per_network() -> None:
@@ -158,35 +159,41 @@ def test_limiter_window_answers_as_the_tuples_did(seed: int) -> None:
             assert window.hit(key, now) == reference.hit(key, now), (amount, seconds, now)
 
 
-class _OrderedGate:
-    """The memory gate before its queues (two tuple-keyed OrderedDicts): the reference."""
+class _PlainGate:
+    """The rules as plainly as they can be written, each call looking at every entry:
+    the reference."""
 
     def __init__(self, voices: int, window: float) -> None:
         self.voices, self.window = voices, window
-        self.reporters: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self.networks: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+        self.latest = -math.inf
+        self.reporters: dict[tuple[str, str], float] = {}
+        self.networks: dict[tuple[str, str], tuple[float, int]] = {}
 
     def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        reporters, networks = self.reporters, self.networks
-        while reporters and now - next(iter(reporters.values())) >= self.window:
-            reporters.popitem(last=False)
-        while networks and now - next(iter(networks.values()))[0] >= self.window:
-            networks.popitem(last=False)
-        if (service, reporter) in reporters:
+        self.latest = max(self.latest, now)
+
+        def held(at: float) -> bool:
+            return self.latest - at < self.window
+
+        if (at := self.reporters.get((service, reporter))) is not None and held(at):
             return False
-        started, used = networks.get((service, network), (now, 0))
+        started, used = self.networks.get((service, network), (now, 0))
+        if not held(started):
+            started, used = now, 0
         if used >= self.voices:
             return False
-        reporters[service, reporter] = now
-        networks[service, network] = (started, used + 1)
+        self.reporters[service, reporter] = now
+        self.networks[service, network] = (started, used + 1)
         return True
 
 
+@pytest.mark.parametrize("expired_per_call", [1, 2, 16])
 @pytest.mark.parametrize("seed", range(6))
-def test_memory_gate_answers_as_the_ordered_dicts_did(seed: int) -> None:
+def test_memory_gate_answers_as_the_plain_rules(seed: int, expired_per_call: int) -> None:
     rng = random.Random(seed)
-    for voices, window in ((1, 10.0), (3, 100.0)):
-        reference, gate = _OrderedGate(voices, window), MemoryGate(voices, window)
+    for voices, window in ((1, 10.0), (3, 100.0), (0, 50.0)):
+        reference = _PlainGate(voices, window)
+        gate = MemoryGate(voices, window, expired_per_call)
         now = 0.0
         for _ in range(3000):
             step = rng.random()
@@ -200,3 +207,19 @@ def test_memory_gate_answers_as_the_ordered_dicts_did(seed: int) -> None:
                 now = float(round(now))
             args = (rng.choice("abc"), f"r{rng.randrange(30)}", f"n{rng.randrange(8)}", now)
             assert gate.admit(*args) == reference.admit(*args), args
+
+
+def test_memory_gate_forgets_a_few_entries_per_call_after_a_quiet_spell() -> None:
+    gate = MemoryGate(voices=3, window=100.0, expired_per_call=16)
+    for i in range(10_000):
+        assert gate.admit("chatgpt", f"r{i}", f"n{i}", i / 1000)
+    # All 10,000 are a window old at once: the call forgets 16 of each, not all.
+    assert gate.admit("chatgpt", "r0", "n0", 200.0)
+    assert len(gate._seen_at) == 10_000 - 16 + 1
+    assert len(gate._since_at) == 10_000 - 16 + 1
+    # Those still held are gone all the same: each counts again.
+    assert all(gate.admit("chatgpt", f"r{i}", "n0", 200.0) for i in (5000, 9999))
+    assert not gate.admit("chatgpt", "r9", "n0", 200.0)  # n0's three voices, from 200
+    for i in range(700):
+        gate.admit("gmail", f"r{i}", f"n{i}", 201.0)
+    assert len(gate._seen_at) == 700 + 3  # the outage's entries, all forgotten now

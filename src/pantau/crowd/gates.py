@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pantau.crowd.identity import Origin, Reporter
@@ -28,70 +29,109 @@ class Decision(NamedTuple):
     """Whether the report is a new voice (never, if refused)."""
 
 
+@dataclass(slots=True)
+class _Networks:
+    """One service's networks: when each one's window began, and its voices beyond the
+    first (most networks have one, so most have no entry here)."""
+
+    since: dict[str, float] = field(default_factory=dict)
+    more: dict[str, int] = field(default_factory=dict)
+
+
 class MemoryGate:
     """The gate in one process's memory.
 
-    Per service, a dict of the reporters seen (-> when first seen) and one of the
-    networks' voices used, keyed by the hashes as given. Parallel queues name each
-    entry's dict and key (and a network's start) in the order first seen, so that
-    expiry only looks at the front: no tuple per entry, no linked node of an
-    OrderedDict, nothing the collector has to track. With a tuple-keyed OrderedDict
-    each, a new reporter on a new network held 516 bytes here, now 279 (tracemalloc,
-    300,000 of them), and took 1.2 us, now 0.9 (bench/crowd_memory.py).
+    Per service, a dict of the reporters seen (-> when first seen) and the networks'
+    (`_Networks`), keyed by the hashes as given. Parallel queues name each entry's
+    table, key and time in the order first seen, so that expiry only looks at the
+    front: no tuple per entry, no linked node of an OrderedDict, nothing the collector
+    has to track. With a tuple-keyed OrderedDict each, a new reporter on a new network
+    held 516 bytes here, now 287 (tracemalloc, 300,000 of them; the queue of times
+    added 8).
+
+    Each call forgets at most `expired_per_call` entries of each queue: after a quiet
+    spell all of an outage's entries expire at once, and forgetting a million in one
+    call held the event loop for 0.6-0.9 s (bench/crowd_memory.py, "hour roll"). So an
+    entry may be held past its time, and is treated as gone when looked up. An entry
+    is gone once the latest clock seen is a window past it: a clock that steps back
+    revives nothing.
     """
 
-    def __init__(self, voices: int, window: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self, voices: int, window: float = WINDOW_SECONDS, expired_per_call: int = 16
+    ) -> None:
         self._voices = voices
         self._window = window
+        self._expired_per_call = expired_per_call
         self._seen: dict[str, dict[str, float]] = {}
-        self._used: dict[str, dict[str, int]] = {}
-        # First sightings in order, so expiry only ever looks at the front.
+        self._networks: dict[str, _Networks] = {}
+        self._latest = -math.inf
         self._seen_in: deque[dict[str, float]] = deque()
         self._seen_keys: deque[str] = deque()
-        self._used_in: deque[dict[str, int]] = deque()
-        self._used_keys: deque[str] = deque()
-        self._used_since: deque[float] = deque()
+        self._seen_at: deque[float] = deque()
+        self._since_in: deque[_Networks] = deque()
+        self._since_keys: deque[str] = deque()
+        self._since_at: deque[float] = deque()
         # The earlier of the two fronts' times (or earlier still): until it is a window
         # old, nothing has expired, and a report need not look at the fronts (7 % of the
         # ingest path's own CPU in a profile).
         self._front = math.inf
 
-    def _expire(self, now: float) -> None:
-        window = self._window
-        seen_in, seen_keys = self._seen_in, self._seen_keys
-        while seen_keys and now - seen_in[0][seen_keys[0]] >= window:
-            del seen_in.popleft()[seen_keys.popleft()]
-        used_in, used_keys, used_since = self._used_in, self._used_keys, self._used_since
-        while used_since and now - used_since[0] >= window:
-            used_since.popleft()
-            del used_in.popleft()[used_keys.popleft()]
+    def _expire(self, expired: float) -> None:
+        """Forget a few of the entries from `expired` or before, the front ones."""
+        seen_in, seen_keys, seen_at = self._seen_in, self._seen_keys, self._seen_at
+        for _ in range(self._expired_per_call):
+            if not seen_at or seen_at[0] > expired:
+                break
+            table, key, at = seen_in.popleft(), seen_keys.popleft(), seen_at.popleft()
+            # Not if it was counted anew after it expired: that is a later entry.
+            if table.get(key) is at:
+                del table[key]
+        since_in, since_keys, since_at = self._since_in, self._since_keys, self._since_at
+        for _ in range(self._expired_per_call):
+            if not since_at or since_at[0] > expired:
+                break
+            networks, key, at = since_in.popleft(), since_keys.popleft(), since_at.popleft()
+            if networks.since.get(key) is at:
+                del networks.since[key]
+                networks.more.pop(key, None)
         self._front = min(
-            seen_in[0][seen_keys[0]] if seen_keys else math.inf,
-            used_since[0] if used_since else math.inf,
+            seen_at[0] if seen_at else math.inf, since_at[0] if since_at else math.inf
         )
 
     def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
         """True if this report, at `now` (seconds), counts as a new voice."""
-        if now - self._front >= self._window:
-            self._expire(now)
+        if now > self._latest:
+            self._latest = now
+        # Entries from this time or before are gone, whether forgotten yet or not.
+        expired = self._latest - self._window
+        if self._front <= expired:
+            self._expire(expired)
         seen = self._seen.get(service)
         if seen is None:
             seen = self._seen[service] = {}
-            self._used[service] = {}
-        if reporter in seen:
+            self._networks[service] = _Networks()
+        at = seen.get(reporter)
+        if at is not None and at > expired:
             return False
-        used = self._used[service]
-        voices = used.get(network, 0)
+        networks = self._networks[service]
+        began = networks.since.get(network)
+        voices = 0 if began is None or began <= expired else 1 + networks.more.get(network, 0)
         if voices >= self._voices:
             return False
         seen[reporter] = now
         self._seen_in.append(seen)
         self._seen_keys.append(reporter)
-        if not voices:
-            self._used_in.append(used)
-            self._used_keys.append(network)
-            self._used_since.append(now)
-        used[network] = voices + 1
+        self._seen_at.append(now)
+        if voices:
+            networks.more[network] = voices
+        else:
+            networks.since[network] = now
+            if began is not None:
+                networks.more.pop(network, None)  # what it had in its expired window
+            self._since_in.append(networks)
+            self._since_keys.append(network)
+            self._since_at.append(now)
         if now < self._front:
             self._front = now
         return True
