@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="distinct networks above normal (over the last 10 or 30 min) a crowd "
         "detection needs",
     )
+    page_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="seconds a rendered home or service page is served again; 0: never",
+    )
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"
     )

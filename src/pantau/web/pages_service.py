@@ -23,6 +23,7 @@ from pantau.regions import home_provinces, region_name
 from pantau.store.incidents import IncidentStoreMixin, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
+from pantau.web.page_cache import keep_page, kept_page
 from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE, summary_boxes
 from pantau.web.render import reader_language, reader_zone, render
 from pantau.web.status import load_view
@@ -51,6 +52,13 @@ async def home(request: Request, catalog: CatalogDep, q: str | None = None) -> R
         services = found
     else:
         services = list(catalog.services)
+    lang = reader_language(request)
+    zone_key = reader_zone(request, lang).key
+    # Search results are not kept: the many queries would push out the pages everyone
+    # asks for.
+    key = None if q else ("home", lang, zone_key)
+    if key is not None and (kept := kept_page(request, key, zone_key)) is not None:
+        return kept
     store = incident_store(request.app.state.store)
     now = request.app.state.clock.now()
     states, recent = await asyncio.gather(store.service_states(),
@@ -60,8 +68,9 @@ async def home(request: Request, catalog: CatalogDep, q: str | None = None) -> R
     problems = sorted(((names[slug], slug, a) for slug, a in current.items()
                        if (a.bad or a.scope is Scope.REGION) and slug in names),
                       key=lambda x: x[0].casefold())
-    return render(request, "home.html", services=services, query=q or "", states=current,
+    page = render(request, "home.html", services=services, query=q or "", states=current,
                   problems=problems, recent=recent, names=names, STATE=STATE, LAYER=LAYER)
+    return page if key is None else keep_page(request, key, page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,9 @@ async def _crowd(cache: OrderedDict[tuple[object, ...], _Crowd], store: Incident
 async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
     lang = reader_language(request)
     tz = reader_zone(request, lang)
+    key = ("service", service.slug, lang, tz.key)
+    if (kept := kept_page(request, key, tz.key)) is not None:
+        return kept
     store = incident_store(request.app.state.store)
     now = request.app.state.clock.now()
     view = await load_view(request, service, tz)
@@ -134,7 +146,7 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "summary": summary_boxes(view.assessment.boxes, view.assessment.crowd_reporters,
                                  view.assessment.crowd_expected, _crowd_hurts(view)),
     }
-    return render(request, "service.html", **context)
+    return keep_page(request, key, render(request, "service.html", **context))
 
 
 def _crowd_hurts(view: ServiceView) -> bool:

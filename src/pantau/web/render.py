@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from pantau.settings import Settings
@@ -58,11 +58,16 @@ def render(
         },
         status_code=status_code,
     )
-    # An explicit choice in the URL sticks for the next pages.
+    remember_choices(request, response, tz.key)
+    return response
+
+
+def remember_choices(request: Request, response: Response, zone_key: str) -> None:
+    """An explicit choice of language or zone (`zone_key`, the reader's) in the URL sticks
+    for the next pages."""
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES:
         response.set_cookie(LANG_COOKIE, chosen, max_age=YEAR, samesite="lax", httponly=True)
     chosen_tz = request.query_params.get("tz")
-    if chosen_tz and chosen_tz == tz.key:
+    if chosen_tz and chosen_tz == zone_key:
         response.set_cookie(TZ_COOKIE, chosen_tz, max_age=YEAR, samesite="lax", httponly=True)
-    return response
