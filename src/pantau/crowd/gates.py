@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pantau.crowd.identity import Origin, Reporter
-from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.limiter import SHARDS, ReportLimiter
 
 WINDOW_SECONDS = 30 * 60
 
@@ -41,8 +41,9 @@ class _Networks:
 class MemoryGate:
     """The gate in one process's memory.
 
-    Per service, a dict of the reporters seen (-> when first seen) and the networks'
-    (`_Networks`), keyed by the hashes as given. Parallel queues name each entry's
+    Per service, dicts of the reporters seen (-> when first seen) and the networks'
+    (`_Networks`), keyed by the hashes as given, each split in SHARDS by the key's hash
+    (see `limiter.SHARDS`). Parallel queues name each entry's
     table, key and time in the order first seen, so that expiry only looks at the
     front: no tuple per entry, no linked node of an OrderedDict, nothing the collector
     has to track. With a tuple-keyed OrderedDict each, a new reporter on a new network
@@ -63,8 +64,8 @@ class MemoryGate:
         self._voices = voices
         self._window = window
         self._expired_per_call = expired_per_call
-        self._seen: dict[str, dict[str, float]] = {}
-        self._networks: dict[str, _Networks] = {}
+        self._seen: dict[str, list[dict[str, float]]] = {}
+        self._networks: dict[str, list[_Networks]] = {}
         self._latest = -math.inf
         self._seen_in: deque[dict[str, float]] = deque()
         self._seen_keys: deque[str] = deque()
@@ -107,14 +108,15 @@ class MemoryGate:
         expired = self._latest - self._window
         if self._front <= expired:
             self._expire(expired)
-        seen = self._seen.get(service)
-        if seen is None:
-            seen = self._seen[service] = {}
-            self._networks[service] = _Networks()
+        shards = self._seen.get(service)
+        if shards is None:
+            shards = self._seen[service] = [{} for _ in range(SHARDS)]
+            self._networks[service] = [_Networks() for _ in range(SHARDS)]
+        seen = shards[hash(reporter) % SHARDS]
         at = seen.get(reporter)
         if at is not None and at > expired:
             return False
-        networks = self._networks[service]
+        networks = self._networks[service][hash(network) % SHARDS]
         began = networks.since.get(network)
         voices = 0 if began is None or began <= expired else 1 + networks.more.get(network, 0)
         if voices >= self._voices:

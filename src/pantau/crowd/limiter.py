@@ -10,7 +10,8 @@ Not the library's own memory storage: it sweeps every key every 10 ms (through a
 thread hop per key in its asyncio flavour), which at outage scale, with one key per
 reporter address, starved the database writer's threads (measured in
 bench/ingest.py). No call walks the table: the counts of the current and of the
-previous window are two dicts, and a window that ends is dropped whole.
+previous window are two tables (of SHARDS dicts each), and a window that ends is
+dropped whole.
 """
 
 from __future__ import annotations
@@ -22,10 +23,23 @@ from limits import parse_many
 
 from pantau.crowd.identity import Origin
 
-# A dict of an ended window is freed whole when this small (under a millisecond), else
-# `_FREED_PER_CHECK` entries at each check (see `ReportLimiter._free_some`).
+# An ended window's dicts are freed whole when they hold this few entries in all (under
+# a millisecond), else `_FREED_PER_CHECK` entries at each check (see
+# `ReportLimiter._free_some`).
 _FREED_AT_ONCE = 65_536
 _FREED_PER_CHECK = 64
+
+SHARDS = 64
+"""Dicts each table is split in, by the key's hash (here and in `gates.MemoryGate`).
+
+A dict that grows past two thirds full is copied whole into one twice its size, in the
+call that adds the key: at 699,050 reporters the limiter's and the gate's tables did so
+in the same report, 27 and 69 ms (bench/crowd_memory.py), and each doubling takes twice
+as long. Split in 64, each copy is a 64th of that."""
+
+
+def _tables() -> list[dict[str, int]]:
+    return [{} for _ in range(SHARDS)]
 
 
 @dataclass(slots=True)
@@ -34,9 +48,9 @@ class _Window:
     the one before, weighted by how much of the one before still overlaps the last
     `seconds`.
 
-    The two windows are two dicts of counts. When the clock enters the next window the
-    current dict becomes the previous one, and the previous one is handed to `drained`
-    whole: no call walks the table. It used to be one dict of (window, count, count
+    The two windows are two tables of counts. When the clock enters the next window the
+    current table becomes the previous one, and the previous one is handed to `drained`
+    whole: no call walks it. It used to be one dict of (window, count, count
     before) tuples, rebuilt without the idle keys every two windows: with a million
     keys, one check took 0.5 s (bench/crowd_memory.py), and the three windows held 325
     bytes per reporter, now 123 (a count is a small int, shared by the interpreter).
@@ -46,25 +60,28 @@ class _Window:
     seconds: int
     """Whole seconds (limits' expiry), so a window's edges are exact as floats."""
     drained: list[dict[str, int]]
-    """Dicts of ended windows, to be freed a few entries at a time (shared, the limiter's)."""
+    """Dicts of ended windows' tables, to be freed a few entries at a time (shared, the
+    limiter's)."""
     index: int = -(1 << 62)
     """The current window: `now // seconds`, the latest seen."""
     end: float = -math.inf
     """Where the current window ends and the next begins."""
-    current: dict[str, int] = field(default_factory=dict)
-    previous: dict[str, int] = field(default_factory=dict)
+    current: list[dict[str, int]] = field(default_factory=lambda: _tables())
+    previous: list[dict[str, int]] = field(default_factory=lambda: _tables())
 
-    def hit(self, key: str, now: float) -> float | None:
-        """Count one hit; None if allowed, else seconds until one more would be.
+    def hit(self, key: str, now: float, shard: int) -> float | None:
+        """Count one hit; None if allowed, else seconds until one more would be. `shard`:
+        the key's dict, `hash(key) % SHARDS` (the caller's, to hash it once for all its
+        windows).
 
         A clock that steps back into an earlier window counts in the current window, as at
         its start: a step back gives no budget back (the tuples' table reset each key
         touched since). Within a window a step back weighs as it always did."""
         if now >= self.end:
             self._roll(now)
-        current = self.current
+        current = self.current[shard]
         count = current.get(key, 0)
-        before = self.previous.get(key)
+        before = self.previous[shard].get(key)
         if before is None:
             # No hits in the window before (at outage scale, most reporters): the
             # estimate is the current count, and the time within the window is not
@@ -85,16 +102,17 @@ class _Window:
     def _roll(self, now: float) -> None:
         index = int(now // self.seconds)
         if index == self.index + 1:
-            ended = [self.previous]
+            ended = self.previous
             self.previous = self.current
         else:
             # Two windows or more since the last hit: nothing is left to weigh.
-            ended = [self.previous, self.current]
-            self.previous = {}
-        self.current = {}
+            ended = self.previous + self.current
+            self.previous = _tables()
+        self.current = _tables()
         self.index = index
         self.end = (index + 1) * self.seconds
-        self.drained.extend(table for table in ended if len(table) > _FREED_AT_ONCE)
+        if sum(map(len, ended)) > _FREED_AT_ONCE:
+            self.drained.extend(table for table in ended if table)
 
 
 def budgets(spec: str) -> list[tuple[int, int]]:
@@ -115,12 +133,14 @@ class ReportLimiter:
         seconds to wait."""
         if self._drained:
             self._free_some()
+        address_shard = hash(where.address) % SHARDS
         for window in self._by_address:
-            wait = window.hit(where.address, now)
+            wait = window.hit(where.address, now, address_shard)
             if wait is not None:
                 return max(1, math.ceil(wait))
+        network_shard = hash(where.network) % SHARDS
         for window in self._by_network:
-            wait = window.hit(where.network, now)
+            wait = window.hit(where.network, now, network_shard)
             if wait is not None:
                 return max(1, math.ceil(wait))
         return None
