@@ -129,7 +129,7 @@ def run(reporters: int, rate: float, traced: bool) -> Run:
     result.probes = (("hour roll", *one(reporters + 1, roll)),)
     # The reports after the roll forget the outage's entries a few at a time.
     spent_gate_after = worst_gate_after = 0
-    after = reporters // 10
+    after = max(1, reporters // 10)
     for i in range(after):
         spent = one(reporters + 2 + i, roll + (i + 1) / rate)[1]
         spent_gate_after += spent

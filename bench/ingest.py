@@ -67,6 +67,8 @@ BODY = json.dumps({"category": "website", "text": "502 Bad Gateway"}).encode()
 PAGE = b"GET /services/chatgpt HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
 PAGE_INTERVAL = 0.05
 """Seconds between the service page's requests: 20 a second, a small share of the load."""
+PAGE_TIMEOUT = 30.0
+"""Seconds the prober waits for one page (or to start) before it gives up."""
 
 
 def free_port() -> int:
@@ -321,20 +323,23 @@ async def page_latencies(port: int, seconds: float) -> list[float]:
     loop = asyncio.get_running_loop()
     _, page = await loop.create_connection(Page, "127.0.0.1", port)
     for _ in range(5):  # the first renders fill the server's caches
-        await page.get()
+        await asyncio.wait_for(page.get(), PAGE_TIMEOUT)
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)
     latencies = []
     started = time.perf_counter()
     due = started
+    # Until the load's end, not a count of requests: late answers would otherwise carry
+    # the last requests past the load, where they are quick.
     while due < started + seconds:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         sent = time.perf_counter()
-        status = await page.get()
+        status = await asyncio.wait_for(page.get(), PAGE_TIMEOUT)
         if status != 200:
             raise SystemExit(f"the service page answered {status}")
-        latencies.append(time.perf_counter() - sent)
-        due += PAGE_INTERVAL
+        answered = time.perf_counter()
+        latencies.append(answered - sent)
+        due = max(due + PAGE_INTERVAL, answered)
     assert page.transport is not None
     page.transport.close()
     return latencies
@@ -347,11 +352,17 @@ async def with_page(port: int, seconds: float, run: Awaitable[Result] | None) ->
         sys.executable, __file__, "--page", str(port), str(seconds),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
-    if await child.stdout.readline() != b"ready\n":
-        raise SystemExit("the service page's prober did not start")
-    child.stdin.write(b"go\n")
-    result = await run if run is not None else None
-    out, _ = await child.communicate()
+    try:
+        ready = await asyncio.wait_for(child.stdout.readline(), 10 * PAGE_TIMEOUT)
+        if ready != b"ready\n":
+            raise SystemExit("the service page's prober did not start")
+        child.stdin.write(b"go\n")
+        result = await run if run is not None else None
+        out, _ = await asyncio.wait_for(child.communicate(), seconds + 2 * PAGE_TIMEOUT)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
     if child.returncode:
         raise SystemExit("the service page's prober failed")
     return result, json.loads(out)

@@ -30,7 +30,7 @@ from pantau.catalog import Catalog
 from pantau.clock import FrozenClock
 from pantau.incidents.engine import FusionEngine, ServiceInput
 from pantau.runtime import Runtime
-from pantau.settings import load_settings
+from pantau.settings import Settings, load_settings
 from pantau.signals import CrowdMinute, CrowdState, Layer, ProbeVerdict
 from pantau.store import Store
 from pantau.web.app import create_app
@@ -119,7 +119,7 @@ async def main(requests: int) -> int:
         await _populate(store)
         failed = False
         # Rendered for every request, then as served (kept for a few seconds).
-        for seconds in (0.0, load_settings().page_cache_seconds):
+        for seconds in (0.0, Settings.model_fields["page_cache_seconds"].default):
             print(f"pages kept for {seconds:g} s (PANTAU_PAGE_CACHE_SECONDS):")
             settings = load_settings(database=url, page_cache_seconds=seconds)
             runtime = Runtime(settings=settings, store=store, catalog=Catalog.default(),

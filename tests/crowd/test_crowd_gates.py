@@ -30,7 +30,7 @@ async def test_memory_gate_caps_voices_per_network() -> None:
     assert gate.admit("chatgpt", "r99", "n2", 0.0)
 
 
-def test_memory_gate_admits_without_awaiting_and_expires_by_the_latest_clock() -> None:
+def test_memory_gate_admits_without_awaiting_and_goes_by_the_latest_clock() -> None:
     gate = MemoryGate(voices=2, window=100.0)
     assert gate.admit("chatgpt", "r1", "n1", 0.0)
     assert gate.admit("chatgpt", "r2", "n1", 50.0)
@@ -43,12 +43,16 @@ def test_memory_gate_admits_without_awaiting_and_expires_by_the_latest_clock() -
     assert gate.admit("chatgpt", "r1", "n1", 1000.0)
     assert not gate.admit("chatgpt", "r1", "n1", 1099.0)
     assert gate.admit("chatgpt", "r1", "n1", 1100.0)
-    # A clock that steps back: an entry is gone once the latest clock is a window past it.
+    # A clock that steps back counts as the latest clock: r9 at 1040 is seen at 1100.
     assert not gate.admit("chatgpt", "r1", "n1", 1050.0)
     assert gate.admit("chatgpt", "r9", "n9", 1040.0)
-    assert gate.admit("chatgpt", "r9", "n9", 1140.0)  # a window past 1040, though behind r1
-    assert not gate.admit("chatgpt", "r9", "n9", 1200.0)
-    assert gate.admit("chatgpt", "r1", "n1", 1000.0)  # a window before the latest clock
+    assert not gate.admit("chatgpt", "r9", "n9", 1140.0)
+    assert not gate.admit("chatgpt", "r9", "n9", 1000.0)  # late, and a repeat all the same
+    assert gate.admit("chatgpt", "r9", "n9", 1200.0)  # a window past 1100
+    # Far behind: a repeat, and a network's voices capped, as at the latest clock.
+    assert not gate.admit("chatgpt", "r9", "n9", 500.0)
+    assert gate.admit("chatgpt", "r8", "n9", 500.0)
+    assert not gate.admit("chatgpt", "r7", "n9", 500.0)  # n9's two voices since 1200
 
 
 async def test_limiter_per_address_and_per_network() -> None:
@@ -172,7 +176,7 @@ class _PlainGate:
         self.networks: dict[tuple[str, str], tuple[float, int]] = {}
 
     def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        self.latest = max(self.latest, now)
+        now = self.latest = max(self.latest, now)
 
         def held(at: float) -> bool:
             return self.latest - at < self.window

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
+import pytest
+from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 from incident_app import chatgpt_outage
 from incident_factories import minute
@@ -14,34 +16,67 @@ from pantau.runtime import Runtime
 from pantau.settings import load_settings
 from pantau.store import Store
 from pantau.web.app import create_app
-from pantau.web.page_cache import PageCache
+from pantau.web.page_cache import INDONESIA, PageCache
+
+OUTAGE_TEXT = "Bad gateway Error code 502"
 
 
-def _app(url: str, seconds: float) -> TestClient:
+class _Ticks:
+    """The cache's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _app(url: str, seconds: float, ticks: _Ticks | None = None) -> TestClient:
     store = Store(url)
     store.migrate()
     settings = load_settings(database=url, page_cache_seconds=seconds)
     runtime = Runtime(settings=settings, store=store, catalog=Catalog.default(),
                       clock=FrozenClock(minute(5)))
-    return TestClient(create_app(runtime))
+    app = create_app(runtime)
+    if ticks is not None:
+        zones = frozenset(("UTC", *INDONESIA))
+        app.state.page_cache = PageCache(seconds, zones, clock=ticks)
+    return TestClient(app)
+
+
+def _store_the_outage(client: TestClient) -> None:
+    client.portal.call(chatgpt_outage, client.app.state.store)  # type: ignore[attr-defined,union-attr]
 
 
 def test_pages_are_served_again_until_they_are_a_few_seconds_old(sqlite_url: str) -> None:
-    with _app(sqlite_url, seconds=1.0) as client:
-        before = {path: client.get(path).text for path in ("/services/chatgpt?lang=en", "/")}
+    ticks = _Ticks()
+    with _app(sqlite_url, 5.0, ticks) as client:
+        paths = ("/services/chatgpt?lang=en", "/", "/?q=a")
+        before = {path: client.get(path).text for path in paths}
         assert "ChatGPT" in before["/"]
-        client.portal.call(chatgpt_outage, client.app.state.store)  # type: ignore[attr-defined,union-attr]
-        # The outage is stored, the pages kept from before it are served for a second.
-        for path, text in before.items():
-            assert client.get(path).text == text
-        # Another language, another zone or a search is another page, rendered anew.
-        assert "Bad gateway Error code 502" in client.get("/services/chatgpt?lang=id").text
-        assert "Bad gateway Error code 502" in client.get(
-            "/services/chatgpt?lang=en&tz=Asia/Makassar").text
-        assert client.get("/?q=cha").text != before["/"]
-        time.sleep(1.1)
-        assert "Bad gateway Error code 502" in client.get("/services/chatgpt?lang=en").text
+        _store_the_outage(client)
+        ticks.now = 4.9
+        # The outage is stored; the pages kept from before it are served until 5 s old.
+        assert client.get("/services/chatgpt?lang=en").text == before["/services/chatgpt?lang=en"]
+        assert client.get("/").text == before["/"]
+        # A search is not kept; another language, or another kept zone, is another page.
+        assert client.get("/?q=a").text != before["/?q=a"]
+        assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=id").text
+        assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en&tz=Asia/Makassar").text
+        ticks.now = 5.0
+        assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en").text
         assert client.get("/").text != before["/"]
+
+
+def test_a_page_in_a_zone_few_readers_have_is_rendered_for_its_request(
+    sqlite_url: str,
+) -> None:
+    ticks = _Ticks()
+    with _app(sqlite_url, 5.0, ticks) as client:
+        # Requests naming many zones do not fill the cache (or push out the pages kept).
+        client.get("/services/chatgpt?lang=en&tz=America/Lima")
+        _store_the_outage(client)
+        assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en&tz=America/Lima").text
 
 
 def test_a_kept_page_still_remembers_the_readers_choice(sqlite_url: str) -> None:
@@ -62,12 +97,57 @@ def test_a_kept_page_still_remembers_the_readers_choice(sqlite_url: str) -> None
 def test_no_page_is_kept_with_zero_seconds(sqlite_url: str) -> None:
     with _app(sqlite_url, seconds=0.0) as client:
         client.get("/services/chatgpt?lang=en")
-        client.portal.call(chatgpt_outage, client.app.state.store)  # type: ignore[attr-defined,union-attr]
-        assert "Bad gateway Error code 502" in client.get("/services/chatgpt?lang=en").text
+        _store_the_outage(client)
+        assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en").text
+
+
+async def test_readers_asking_while_a_page_is_made_wait_for_that_rendering() -> None:
+    cache = PageCache(5.0, frozenset(), clock=_Ticks())
+    made = 0
+    started = asyncio.Event()
+
+    async def make() -> HTMLResponse:
+        nonlocal made
+        made += 1
+        started.set()
+        await asyncio.sleep(0.05)
+        return HTMLResponse(f"page {made}")
+
+    first = asyncio.create_task(cache.page("k", make))
+    await started.wait()
+    others = await asyncio.gather(*(cache.page("k", make) for _ in range(3)))
+    rendered, _ = await first
+    assert made == 1
+    assert rendered is not None and rendered.body == b"page 1"
+    assert others == [(None, b"page 1")] * 3
+
+
+async def test_when_a_rendering_fails_the_readers_waiting_render_it_themselves() -> None:
+    cache = PageCache(5.0, frozenset(), clock=_Ticks())
+    calls = 0
+    started = asyncio.Event()
+
+    async def make() -> HTMLResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            started.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("the database went away")
+        return HTMLResponse("page")
+
+    first = asyncio.create_task(cache.page("k", make))
+    await started.wait()
+    waiting = asyncio.create_task(cache.page("k", make))
+    with pytest.raises(RuntimeError):
+        await first
+    rendered, kept = await waiting
+    assert rendered is not None and rendered.body == b"page" and kept is None
+    assert calls == 2
 
 
 def test_the_cache_keeps_its_size_dropping_the_least_recently_asked() -> None:
-    cache = PageCache(seconds=60.0, size=2)
+    cache = PageCache(seconds=60.0, zones=frozenset(), size=2, clock=_Ticks())
     cache.put("a", b"A")
     cache.put("b", b"B")
     assert cache.get("a") == b"A"  # now "b" is the least recently asked

@@ -53,9 +53,9 @@ class MemoryGate:
     Each call forgets at most `expired_per_call` entries of each queue: after a quiet
     spell all of an outage's entries expire at once, and forgetting a million in one
     call held the event loop for 0.6-0.9 s (bench/crowd_memory.py, "hour roll"). So an
-    entry may be held past its time, and is treated as gone when looked up. An entry
-    is gone once the latest clock seen is a window past it: a clock that steps back
-    revives nothing.
+    entry may be held past its time, and is treated as gone when looked up. Time is
+    the latest clock seen: an entry is gone once that is a window past it, and a clock
+    that steps back neither revives an entry nor makes one that is born expired.
     """
 
     def __init__(
@@ -104,6 +104,11 @@ class MemoryGate:
         """True if this report, at `now` (seconds), counts as a new voice."""
         if now > self._latest:
             self._latest = now
+        else:
+            # A clock that stepped back (a report late from another worker, the system
+            # clock corrected): counted as at the latest time, or it would be expired as
+            # it is written and every repeat would count again.
+            now = self._latest
         # Entries from this time or before are gone, whether forgotten yet or not.
         expired = self._latest - self._window
         if self._front <= expired:

@@ -1,41 +1,60 @@
 """The last renderings of the pages everyone asks for during an outage, for a few seconds.
 
 When a big service fails, far more people load its page than report: each rendering
-costs the event loop 8-9 ms and several database round trips (bench/pages.py), time
+costs the event loop 8-10 ms and several database round trips (bench/pages.py), time
 taken from the reports arriving at the same moment (bench/ingest.py, "the service
 page"). What a page shows changes when a minute is fused or a vendor's status page is
 read again, and a page already open follows the live stream (live.js), so a rendering
-a few seconds old is as good as a new one. Kept per process and per app; several
-processes each keep their own, every one at most `seconds` old.
+a few seconds old is as good as a new one.
+
+A rendering is served again for `seconds` (of real time, whatever the app's clock)
+from when it was made, and readers who ask while it is being made wait for it rather
+than render it too. Only the zones most readers have are kept (each language's
+default and Indonesia's): a page in any other zone is rendered for its request, so
+that requests naming many zones cannot push out the pages everyone asks for. Kept per
+process and per app.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from pantau.settings import Settings
 from pantau.web.render import remember_choices
 
 SIZE = 512
-"""Renderings kept: a page per service, language and time zone a reader picked."""
+"""Renderings kept: a page per service, language and kept zone."""
+INDONESIA = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
 
 
 class PageCache:
-    def __init__(self, seconds: float, size: int = SIZE) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        zones: frozenset[str],
+        size: int = SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.zones = zones
+        """The zones whose pages are kept."""
         self._seconds = seconds
         self._size = size
+        self._clock = clock
         self._pages: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._making: dict[Hashable, asyncio.Future[bytes | None]] = {}
 
     def get(self, key: Hashable) -> bytes | None:
         """The rendering kept for `key`, if younger than the cache's seconds."""
         kept = self._pages.get(key)
         if kept is None:
             return None
-        if time.monotonic() - kept[0] >= self._seconds:
+        if self._clock() - kept[0] >= self._seconds:
             del self._pages[key]
             return None
         self._pages.move_to_end(key)
@@ -44,32 +63,64 @@ class PageCache:
     def put(self, key: Hashable, body: bytes) -> None:
         if self._seconds <= 0:
             return
-        self._pages[key] = (time.monotonic(), body)
+        self._pages[key] = (self._clock(), body)
         self._pages.move_to_end(key)
         if len(self._pages) > self._size:
             self._pages.popitem(last=False)
+
+    async def page(
+        self, key: Hashable, make: Callable[[], Awaitable[HTMLResponse]]
+    ) -> tuple[HTMLResponse | None, bytes | None]:
+        """(the response `make` gave, None) if this request rendered the page, else (None,
+        the body kept or made for another request meanwhile)."""
+        if self._seconds <= 0:
+            return await make(), None
+        body = self.get(key)
+        if body is not None:
+            return None, body
+        making = self._making.get(key)
+        if making is not None:
+            body = await asyncio.shield(making)
+            if body is not None:
+                return None, body
+            return await make(), None  # that rendering failed: this reader tries anew
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._making[key] = future
+        made: bytes | None = None
+        try:
+            response = await make()
+            if response.status_code == 200:
+                made = bytes(response.body)
+                self.put(key, made)
+            return response, None
+        finally:
+            del self._making[key]
+            future.set_result(made)
 
 
 def page_cache(request: Request) -> PageCache:
     """This app's cache (one per app: two apps in one process must not share pages)."""
     cache: PageCache | None = getattr(request.app.state, "page_cache", None)
     if cache is None:
-        cache = request.app.state.page_cache = PageCache(
-            request.app.state.settings.page_cache_seconds
-        )
+        settings: Settings = request.app.state.settings
+        zones = frozenset((settings.default_timezone_id, settings.default_timezone_en,
+                           *INDONESIA))
+        cache = request.app.state.page_cache = PageCache(settings.page_cache_seconds, zones)
     return cache
 
 
-def kept_page(request: Request, key: Hashable, zone_key: str) -> HTMLResponse | None:
-    """The page kept for `key` as this reader's answer (their choices remembered), if any."""
-    body = page_cache(request).get(key)
-    if body is None:
-        return None
+async def kept_page(
+    request: Request, key: Hashable, zone_key: str, make: Callable[[], Awaitable[HTMLResponse]]
+) -> HTMLResponse:
+    """The page for `key` (in zone `zone_key`): kept, or made by `make` and kept, and
+    answered with this reader's choices remembered."""
+    cache = page_cache(request)
+    if zone_key not in cache.zones:
+        return await make()
+    made, body = await cache.page(key, make)
+    if made is not None:
+        return made
+    assert body is not None
     response = HTMLResponse(body)
     remember_choices(request, response, zone_key)
-    return response
-
-
-def keep_page(request: Request, key: Hashable, response: HTMLResponse) -> HTMLResponse:
-    page_cache(request).put(key, bytes(response.body))
     return response

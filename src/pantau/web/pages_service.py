@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from pantau.catalog import Service
 from pantau.crowd.rollup import sum_counts
 from pantau.incidents.attribute import official_words
 from pantau.incidents.model import Scope
@@ -23,7 +24,7 @@ from pantau.regions import home_provinces, region_name
 from pantau.store.incidents import IncidentStoreMixin, StoredEvent, incident_store
 from pantau.web.api import CatalogDep, ServiceDep
 from pantau.web.chart import SPAN, report_chart
-from pantau.web.page_cache import keep_page, kept_page
+from pantau.web.page_cache import kept_page
 from pantau.web.page_text import BOX, CATEGORY, LAYER, STATE, summary_boxes
 from pantau.web.render import reader_language, reader_zone, render
 from pantau.web.status import load_view
@@ -52,25 +53,26 @@ async def home(request: Request, catalog: CatalogDep, q: str | None = None) -> R
         services = found
     else:
         services = list(catalog.services)
+
+    async def make() -> HTMLResponse:
+        store = incident_store(request.app.state.store)
+        now = request.app.state.clock.now()
+        states, recent = await asyncio.gather(store.service_states(),
+                                              store.recent_incidents(limit=10))
+        current = {slug: a for slug, a in states.items() if now - a.at <= STALE_AFTER}
+        names = {s.slug: s.name for s in catalog.services}
+        problems = sorted(((names[slug], slug, a) for slug, a in current.items()
+                           if (a.bad or a.scope is Scope.REGION) and slug in names),
+                          key=lambda x: x[0].casefold())
+        return render(request, "home.html", services=services, query=q or "",
+                      states=current, problems=problems, recent=recent, names=names,
+                      STATE=STATE, LAYER=LAYER)
+
+    if q:  # not kept: the many queries would push out the pages everyone asks for
+        return await make()
     lang = reader_language(request)
     zone_key = reader_zone(request, lang).key
-    # Search results are not kept: the many queries would push out the pages everyone
-    # asks for.
-    key = None if q else ("home", lang, zone_key)
-    if key is not None and (kept := kept_page(request, key, zone_key)) is not None:
-        return kept
-    store = incident_store(request.app.state.store)
-    now = request.app.state.clock.now()
-    states, recent = await asyncio.gather(store.service_states(),
-                                          store.recent_incidents(limit=10))
-    current = {slug: a for slug, a in states.items() if now - a.at <= STALE_AFTER}
-    names = {s.slug: s.name for s in catalog.services}
-    problems = sorted(((names[slug], slug, a) for slug, a in current.items()
-                       if (a.bad or a.scope is Scope.REGION) and slug in names),
-                      key=lambda x: x[0].casefold())
-    page = render(request, "home.html", services=services, query=q or "", states=current,
-                  problems=problems, recent=recent, names=names, STATE=STATE, LAYER=LAYER)
-    return page if key is None else keep_page(request, key, page)
+    return await kept_page(request, ("home", lang, zone_key), zone_key, make)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +122,13 @@ async def _crowd(cache: OrderedDict[tuple[object, ...], _Crowd], store: Incident
 async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
     lang = reader_language(request)
     tz = reader_zone(request, lang)
-    key = ("service", service.slug, lang, tz.key)
-    if (kept := kept_page(request, key, tz.key)) is not None:
-        return kept
+    return await kept_page(request, ("service", service.slug, lang, tz.key), tz.key,
+                           lambda: _service_page(request, service, lang, tz))
+
+
+async def _service_page(
+    request: Request, service: Service, lang: str, tz: ZoneInfo
+) -> HTMLResponse:
     store = incident_store(request.app.state.store)
     now = request.app.state.clock.now()
     view = await load_view(request, service, tz)
@@ -146,7 +152,7 @@ async def service_page(request: Request, service: ServiceDep) -> HTMLResponse:
         "summary": summary_boxes(view.assessment.boxes, view.assessment.crowd_reporters,
                                  view.assessment.crowd_expected, _crowd_hurts(view)),
     }
-    return keep_page(request, key, render(request, "service.html", **context))
+    return render(request, "service.html", **context)
 
 
 def _crowd_hurts(view: ServiceView) -> bool:
