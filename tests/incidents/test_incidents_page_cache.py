@@ -101,49 +101,44 @@ def test_no_page_is_kept_with_zero_seconds(sqlite_url: str) -> None:
         assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en").text
 
 
-async def test_readers_asking_while_a_page_is_made_wait_for_that_rendering() -> None:
-    cache = PageCache(5.0, frozenset(), clock=_Ticks())
-    made = 0
-    started = asyncio.Event()
+class _SlowPage:
+    """A rendering that takes 50 ms (the first one failing, if told to)."""
 
-    async def make() -> HTMLResponse:
-        nonlocal made
-        made += 1
-        started.set()
+    def __init__(self, first_fails: bool = False) -> None:
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.first_fails = first_fails
+
+    async def __call__(self) -> HTMLResponse:
+        self.calls += 1
+        self.started.set()
         await asyncio.sleep(0.05)
-        return HTMLResponse(f"page {made}")
+        if self.first_fails and self.calls == 1:
+            raise RuntimeError("the database went away")
+        return HTMLResponse(f"page {self.calls}")
 
+
+async def test_readers_asking_while_a_page_is_made_wait_for_that_rendering() -> None:
+    cache, make = PageCache(5.0, frozenset(), clock=_Ticks()), _SlowPage()
     first = asyncio.create_task(cache.page("k", make))
-    await started.wait()
+    await make.started.wait()
     others = await asyncio.gather(*(cache.page("k", make) for _ in range(3)))
     rendered, _ = await first
-    assert made == 1
+    assert make.calls == 1
     assert rendered is not None and rendered.body == b"page 1"
     assert others == [(None, b"page 1")] * 3
 
 
 async def test_when_a_rendering_fails_the_readers_waiting_render_it_themselves() -> None:
-    cache = PageCache(5.0, frozenset(), clock=_Ticks())
-    calls = 0
-    started = asyncio.Event()
-
-    async def make() -> HTMLResponse:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            started.set()
-            await asyncio.sleep(0.05)
-            raise RuntimeError("the database went away")
-        return HTMLResponse("page")
-
+    cache, make = PageCache(5.0, frozenset(), clock=_Ticks()), _SlowPage(first_fails=True)
     first = asyncio.create_task(cache.page("k", make))
-    await started.wait()
+    await make.started.wait()
     waiting = asyncio.create_task(cache.page("k", make))
     with pytest.raises(RuntimeError):
         await first
     rendered, kept = await waiting
-    assert rendered is not None and rendered.body == b"page" and kept is None
-    assert calls == 2
+    assert rendered is not None and rendered.body == b"page 2" and kept is None
+    assert make.calls == 2
 
 
 def test_the_cache_keeps_its_size_dropping_the_least_recently_asked() -> None:
