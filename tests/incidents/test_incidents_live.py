@@ -100,3 +100,53 @@ async def test_announcing_without_redis_reachable_does_not_fail_fusion() -> None
         await announce(redis, minute(1))
     finally:
         await redis.aclose()
+
+
+class _Loads:
+    """A view's loading that takes a moment, counted (failing when told to)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fail = False
+
+    async def __call__(self) -> dict[str, object]:
+        self.calls += 1
+        await asyncio.sleep(0.05)
+        if self.fail:
+            raise OperationalError("SELECT", {}, Exception("the database went away"))
+        return {"load": self.calls}
+
+
+async def test_streams_of_one_service_and_zone_share_one_loading_of_its_view(
+    store: Store,
+) -> None:
+    engine = FusionEngine()
+    await _fuse(store, engine, 0)
+    hub, load = LiveHub(store), _Loads()
+    key = ("chatgpt", "Asia/Jakarta", minute(0))
+    views = await asyncio.gather(*(hub.shared_view(key, load) for _ in range(20)))
+    assert load.calls == 1 and views == [{"load": 1}] * 20
+    assert await hub.shared_view(key, load) == {"load": 1}  # kept while nothing changes
+    assert await hub.shared_view(("chatgpt", "UTC", minute(0)), load) == {"load": 2}
+    # A reader who leaves while the view loads does not cancel it for the others.
+    other = ("chatgpt", "Asia/Makassar", minute(0))
+    leaving = asyncio.create_task(hub.shared_view(other, load))
+    staying = asyncio.create_task(hub.shared_view(other, load))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    assert await staying == {"load": 3}
+    # A new minute: the views loaded before it are loaded again.
+    await _fuse(store, engine, 1)
+    await hub._refresh()
+    assert await hub.shared_view(key, load) == {"load": 4}
+
+
+async def test_a_view_that_failed_to_load_is_loaded_again(store: Store) -> None:
+    hub, load = LiveHub(store), _Loads()
+    key = ("chatgpt", "UTC", None)
+    load.fail = True
+    waiting = [asyncio.create_task(hub.shared_view(key, load)) for _ in range(3)]
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert load.calls == 1 and all(isinstance(r, OperationalError) for r in results)
+    load.fail = False
+    assert await hub.shared_view(key, load) == {"load": 2}

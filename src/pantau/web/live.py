@@ -1,8 +1,10 @@
 """One watcher per process for live pages: streams wait on it instead of each polling.
 
 However many browsers follow a service page, the process asks the store for the services'
-latest fused minutes once per interval and wakes the streams whose service changed; each
-stream then renders its reader's view once. The watcher runs only while streams listen.
+latest fused minutes once per interval and wakes the streams whose service changed; the
+streams of one service and zone then share one loading of its view (`shared_view`), not
+one each: during an outage thousands of pages stay open, and each loading is several
+database round trips. The watcher runs only while streams listen.
 With Redis, the fusion job announces each fused minute on `CHANNEL`, so every process
 looks at once instead of at its next interval.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -33,11 +37,13 @@ class LiveHub:
         self._changed = asyncio.Condition()
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
+        self._views: dict[Hashable, asyncio.Future[dict[str, Any]]] = {}
 
     async def _refresh(self) -> None:
         versions = await self.store.state_versions()
         if versions != self.versions:
             self.versions = versions
+            self._views.clear()  # loaded at the versions before
             async with self._changed:
                 self._changed.notify_all()
 
@@ -76,6 +82,23 @@ class LiveHub:
             if self._listeners == 0 and self._task is not None:
                 self._task.cancel()
                 self._task = None
+
+    async def shared_view(
+        self, key: Hashable, load: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """The view `load` gives, loaded once for every stream asking with `key` (which
+        names the service, the reader's zone and the version seen) until the versions
+        change. A loading that fails is not kept: the next stream to ask loads anew."""
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = asyncio.ensure_future(load())
+            view.add_done_callback(partial(self._forget_failed, key))
+        # Shielded: a reader who leaves must not cancel the loading the others wait for.
+        return await asyncio.shield(view)
+
+    def _forget_failed(self, key: Hashable, view: asyncio.Future[dict[str, Any]]) -> None:
+        if (view.cancelled() or view.exception() is not None) and self._views.get(key) is view:
+            del self._views[key]
 
     async def wait(self, slug: str, seen: datetime | None, seconds: float) -> bool:
         """Until `slug`'s fused minute differs from `seen` (True) or `seconds` pass."""

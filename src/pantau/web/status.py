@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -35,7 +36,7 @@ def _hub(request: Request) -> LiveHub:
     return hub
 
 
-def _zone(request: Request, name: str | None) -> tzinfo:
+def _zone(request: Request, name: str | None) -> ZoneInfo:
     """The asked zone, else the operator's default for Indonesian readers (the API's texts
     come in both languages, and its first readers are in Indonesia)."""
     settings = request.app.state.settings
@@ -105,6 +106,9 @@ async def service_events(request: Request, service: ServiceDep,
 
     hub = _hub(request)
 
+    async def load() -> dict[str, Any]:
+        return view_json(await load_view(request, service, reader_zone))
+
     async def stream() -> AsyncIterator[str]:
         # Tell the browser how long to wait before reconnecting after a drop.
         yield "retry: 5000\n\n"
@@ -112,7 +116,7 @@ async def service_events(request: Request, service: ServiceDep,
         async with hub.listening():
             while not await request.is_disconnected():
                 seen = hub.versions.get(service.slug)
-                body = view_json(await load_view(request, service, reader_zone))
+                body = await hub.shared_view((service.slug, reader_zone.key, seen), load)
                 key = json.dumps([body["at"], body["state"], body["layer"], body["incident"]],
                                  sort_keys=True)
                 if key != last:
