@@ -67,8 +67,8 @@ class _Window:
     """The current window: `now // seconds`, the latest seen."""
     end: float = -math.inf
     """Where the current window ends and the next begins."""
-    current: list[dict[str, int]] = field(default_factory=lambda: _tables())
-    previous: list[dict[str, int]] = field(default_factory=lambda: _tables())
+    current: list[dict[str, int]] = field(default_factory=_tables)
+    previous: list[dict[str, int]] = field(default_factory=_tables)
 
     def hit(self, key: str, now: float, shard: int) -> float | None:
         """Count one hit; None if allowed, else seconds until one more would be. `shard`:

@@ -61,8 +61,6 @@ class PageCache:
         return kept[1]
 
     def put(self, key: Hashable, body: bytes) -> None:
-        if self._seconds <= 0:
-            return
         self._pages[key] = (self._clock(), body)
         self._pages.move_to_end(key)
         if len(self._pages) > self._size:
