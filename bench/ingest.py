@@ -62,7 +62,7 @@ import httptools
 import numpy as np
 import uvloop
 
-from service_page import PAGE_INTERVAL, page_line, with_page
+from _service_page import PAGE_INTERVAL, page_line, with_page
 
 PATH = b"/api/v1/services/chatgpt/reports"
 BODY = json.dumps({"category": "website", "text": "502 Bad Gateway"}).encode()

@@ -4,7 +4,8 @@ A prober in a process of its own asks for GET /services/chatgpt on one keep-aliv
 connection, 20 times a second, from a line on its stdin for the seconds given, and
 prints the latencies as JSON. `with_page` runs it beside a load.
 
-Usage (as bench/ingest.py runs it): python bench/service_page.py PORT SECONDS
+Not a benchmark of its own (`make bench` skips bench/_*.py). Usage, as bench/ingest.py
+runs it: python bench/_service_page.py PORT SECONDS
 """
 
 from __future__ import annotations
