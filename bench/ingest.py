@@ -1,11 +1,12 @@
 """Ingest benchmark: durable crowd reports per second on the real server, on loopback.
 
 Two servers run side by side through the very function `pantau serve` uses
-(`pantau.cli.serve.run_server`: uvicorn, one process, the same loop, HTTP parser,
-logging and GC settings): a bare ASGI handler that reads the body and answers 202
-(the ceiling), and pantau itself on SQLite with durable group-commit writes,
-trusted-proxy `X-Forwarded-For` (each request a different reporter on a different
-/24, so rate limits and dedupe run but do not refuse) and default limits.
+(`pantau.cli.serve.run_server`: uvicorn, one process or `--workers` processes under
+its supervisor, the same loop, HTTP parser, logging and GC settings): a bare ASGI
+handler that reads the body and answers 202 (`_bare.py`, the ceiling), and pantau
+itself on SQLite with durable group-commit writes, trusted-proxy `X-Forwarded-For`
+(each request a different reporter on a different /24, so rate limits and dedupe run
+but do not refuse) and default limits.
 
 The load generator is kept lean so that it does not starve the servers of the two
 shared cores: keep-alive connections on uvloop, requests prepared as bytes,
@@ -20,8 +21,8 @@ responses parsed by httptools (the parser uvicorn itself uses). Figures:
   was due (time spent waiting for a free connection included), and a refusal
   counts against the run. Also alternated, bare and pantau.
 - for reading those: pantau paced at half its own median full speed (not a target).
-- server CPU: the server process's, per report acknowledged, and (loop) that of its
-  main thread alone, which runs the event loop: uvicorn and the ingest path up to the
+- server CPU: the server's processes', per report acknowledged, and (loop) that of their
+  main threads alone, which run the event loop: uvicorn and the ingest path up to the
   group commit. The database writer works in a thread of its own; whichever of the
   two is busiest bounds the rate.
 - the service page: GET /services/chatgpt on a connection of its own, 20 a second,
@@ -31,12 +32,14 @@ responses parsed by httptools (the parser uvicorn itself uses). Figures:
 
 With `--database postgresql://…` pantau writes to a fresh database made on that
 server for the run (and dropped after it); with `--redis redis://…` the limits and the
-dedupe are shared through Redis, as when several servers run. Both servers then compete
-with PostgreSQL and Redis for the same cores: the figures are for comparing set-ups on
-one machine, not for sizing one.
+dedupe are shared through Redis, as when several servers run; `--workers N` (with
+`--redis`) runs both servers as N processes, as `pantau serve --workers N` does. Both
+servers then compete with PostgreSQL and Redis for the same cores: the figures are for
+comparing set-ups on one machine, not for sizing one.
 
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--concurrency 64]
                               [--database postgresql://…] [--redis redis://…]
+                              [--workers 1]
 """
 
 from __future__ import annotations
@@ -74,29 +77,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(kind: str, port: int, database: str, redis: str | None) -> None:
-    """Run one server in this process (the child side of the benchmark)."""
-    from pantau.cli.serve import build_runtime, run_server
+def serve(kind: str, port: int, database: str, redis: str | None, workers: int) -> None:
+    """Run one server in this process (the child side of the benchmark), with `workers`
+    worker processes under uvicorn's supervisor when more than one."""
+    from pantau.cli.serve import build_runtime, run_server, serve_runtime
     from pantau.settings import load_settings
-    from pantau.web.app import create_app
 
     if kind == "bare":
-
-        async def bare(scope, receive, send):  # type: ignore[no-untyped-def]
-            if scope["type"] != "http":
-                return
-            more = True
-            while more:
-                message = await receive()
-                more = message.get("more_body", False)
-            await send({"type": "http.response.start", "status": 202,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": b'{"id":"0"}'})
-
-        run_server(bare, "127.0.0.1", port)  # type: ignore[arg-type]
-    else:
-        settings = load_settings(database=database, redis=redis, trusted_proxies="127.0.0.1/32")
-        run_server(create_app(build_runtime(settings)), "127.0.0.1", port)
+        run_server("_bare:make", "127.0.0.1", port, workers)
+        return
+    # As `pantau serve` passes its settings to its workers: through the environment.
+    os.environ.update({
+        "PANTAU_DATABASE": database, "PANTAU_PORT": str(port), "PANTAU_WORKERS": str(workers),
+        "PANTAU_TRUSTED_PROXIES": "127.0.0.1/32", "PANTAU_MONITOR": "false",
+        **({"PANTAU_REDIS": redis} if redis else {}),
+    })
+    serve_runtime(build_runtime(load_settings()))
 
 
 @dataclass
@@ -294,20 +290,33 @@ def cpu_seconds(pid: int, task: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of a server and its worker processes, all threads, and of their
+    main threads alone (each runs an event loop)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    pids = [pid, *map(int, children)]
+    return sum(map(cpu_seconds, pids)), sum(cpu_seconds(p, p) for p in pids)
+
+
 async def measured(proc: subprocess.Popen[bytes], run: Awaitable[Result]) -> Result:
     # The main thread (task id = process id) runs the event loop: uvicorn and the ingest
     # path up to the group commit; the database writer and the rest are other threads.
-    before, main_before = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid)
+    before, main_before = server_cpu(proc.pid)
     result = await run
-    result.cpu = cpu_seconds(proc.pid) - before
-    result.main_cpu = cpu_seconds(proc.pid, proc.pid) - main_before
+    after, main_after = server_cpu(proc.pid)
+    result.cpu, result.main_cpu = after - before, main_after - main_before
     return result
 
 
-def start(kind: str, database: str, redis: str | None) -> tuple[subprocess.Popen[bytes], int]:
+def start(
+    kind: str, database: str, redis: str | None, workers: int
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, str(port), database,
+        [sys.executable, __file__, "--serve", kind, str(port), database, str(workers),
          *([redis] if redis else [])],
         env={**os.environ, "PANTAU_SECRET_KEY": "bench"},
     )
@@ -359,15 +368,16 @@ def bench_database(server: str | None) -> Iterator[str]:
 
 
 async def main_async(
-    seconds: float, rounds: int, concurrency: int, server: str | None, redis: str | None
+    seconds: float, rounds: int, concurrency: int, server: str | None, redis: str | None,
+    workers: int,
 ) -> int:
     with bench_database(server) as database:
         store = "SQLite" if server is None else "PostgreSQL"
         print(f"ingest benchmark: {os.cpu_count()} CPUs shared with the load generator, "
               f"{rounds} rounds of {seconds:g} s, {concurrency} connections, uvicorn via "
-              f"pantau.cli.serve.run_server, one process each; pantau on {store}"
+              f"pantau.cli.serve.run_server, {workers} worker process(es) each; pantau on {store}"
               + (", limits and dedupe in Redis" if redis else ""))
-        servers = {kind: start(kind, database, redis) for kind in ("bare", "pantau")}
+        servers = {kind: start(kind, database, redis, workers) for kind in ("bare", "pantau")}
         acked: list[str] = []
         full: dict[str, list[Result]] = {"bare": [], "pantau": []}
         half: dict[str, list[Result]] = {"bare": [], "pantau": []}
@@ -452,7 +462,8 @@ async def main_async(
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], (sys.argv[5:] or [None])[0])
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], (sys.argv[6:] or [None])[0],
+              int(sys.argv[5]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -460,11 +471,16 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--database", help="a PostgreSQL server to make the run's database on")
     parser.add_argument("--redis", help="a Redis server for the limits and the dedupe")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes, bare and pantau alike (pantau needs --redis)")
     args = parser.parse_args()
+    if args.workers > 1 and args.redis is None:
+        parser.error("--workers above 1 needs --redis, as pantau serve does")
     if args.database is not None and not args.database.startswith("postgresql"):
         parser.error("--database takes a postgresql:// URL (SQLite is the default)")
     return uvloop.run(
-        main_async(args.seconds, args.rounds, args.concurrency, args.database, args.redis)
+        main_async(args.seconds, args.rounds, args.concurrency, args.database, args.redis,
+                   args.workers)
     )
 
 

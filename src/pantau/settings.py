@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     catalog: Path | None = Field(None, description="YAML catalog; the bundled one by default")
     host: str = Field("127.0.0.1", description="address `pantau serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="port `pantau serve` binds")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="processes `pantau serve` runs on its port, one per core; more than "
+        "one needs PANTAU_REDIS",
+    )
     environment: str = Field("development", pattern="^(development|production)$")
     secret_key: SecretStr = Field(
         SecretStr(_PLACEHOLDER_SECRET),
@@ -166,6 +171,17 @@ class Settings(BaseSettings):
         return value or None
 
     @model_validator(mode="after")
+    def _workers_share_redis(self) -> Settings:
+        # Without Redis each process would count, limit and dedupe alone: one person
+        # would count once per process, and every job would run in every process.
+        if self.workers > 1 and self.redis is None:
+            raise ValueError(
+                "PANTAU_WORKERS above 1 needs PANTAU_REDIS (the processes share their "
+                "rate limits, dedupe and jobs through it)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if (self.environment == "production"
                 and self.secret_key.get_secret_value() == _PLACEHOLDER_SECRET):
@@ -199,6 +215,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else ""
-        where = f"PANTAU_{field.upper()}" if field else "settings"
-        raise SettingsError(f"{where}: {first['msg']}") from None
+        if not first["loc"]:  # a rule across settings: its message names them
+            raise SettingsError(first["msg"].removeprefix("Value error, ")) from None
+        field = str(first["loc"][0])
+        raise SettingsError(f"PANTAU_{field.upper()}: {first['msg']}") from None

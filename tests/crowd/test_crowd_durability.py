@@ -7,8 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,52 +15,12 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from pantau.store.schema.reports import reports
-from tests.crowd.crowd_fixtures import free_port
-
-PANTAU = str(Path(sys.executable).parent / "pantau")
-
-
-Server = tuple[str, str, subprocess.Popen[bytes]]
-"""The server's URL, its database's URL and its process."""
-
-
-def _serve(tmp_path: Path, database: str) -> Iterator[Server]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PANTAU_DATABASE": database,
-        "PANTAU_PORT": str(port),
-        "PANTAU_MONITOR": "false",  # no probes of the bundled catalog's real hosts
-        "PANTAU_TRUSTED_PROXIES": "127.0.0.1/32",
-        "PANTAU_REPORT_LIMIT_ADDRESS": "100/second",
-        "PANTAU_REPORT_LIMIT_NETWORK": "1000/second",
-        "HOME": str(tmp_path),
-    }
-    proc = subprocess.Popen([PANTAU, "serve"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"pantau serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.2)
-    yield url, database, proc
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    assert proc.stderr is not None
-    proc.stderr.close()
+from tests.crowd.served import PANTAU, Server, serve
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    yield from _serve(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}")
+    yield from serve(tmp_path, f"sqlite:///{tmp_path / 'pantau.db'}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -71,7 +29,7 @@ def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serve
         database = f"sqlite:///{tmp_path / 'pantau.db'}"
     else:
         database = request.getfixturevalue("postgres_url")
-    yield from _serve(tmp_path, database)
+    yield from serve(tmp_path, database)
 
 
 def _stored_ids(database: str) -> set[str]:

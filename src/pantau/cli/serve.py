@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from pathlib import Path
 
 import typer
 import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from uvicorn.supervisors import Multiprocess
 
 from pantau import detect, official, probes
 from pantau.catalog import Catalog, CatalogError
@@ -23,10 +25,13 @@ from pantau.web.app import create_app
 # The server's background jobs: probes, official pages, the crowd detector's minutes,
 # and the fusion of all three into incidents.
 JOBS: tuple[Job, ...] = (probes.run, official.run, detect.run, incidents_job.run)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
-    """Load the catalog, open and migrate the store: everything that can fail early."""
+def build_runtime(settings: Settings, clock: Clock | None = None, *,
+                  migrate: bool = True) -> Runtime:
+    """Load the catalog, open (and unless told not to, migrate) the store: everything
+    that can fail early."""
     from pantau.cli import CliError
 
     try:
@@ -34,10 +39,11 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     except CatalogError as exc:
         raise CliError(str(exc)) from None
     store = Store(settings.database, max_queue=settings.report_queue_size)
-    try:
-        store.migrate()
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
+    if migrate:
+        try:
+            store.migrate()
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
     redis = Redis.from_url(settings.redis) if settings.redis else None
     return Runtime(settings=settings, store=store, catalog=catalog,
                    clock=clock or SystemClock(), redis=redis)
@@ -52,14 +58,28 @@ def settings_from_cli(**overrides: object) -> Settings:
         raise CliError(str(exc), code=2) from None
 
 
-def run_server(app: FastAPI, host: str, port: int) -> None:
+def run_server(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
+    """Serve `app`, or the app made by the function this import string names (`module:name`,
+    called in each worker process where there are several), until told to stop."""
     # uvloop and httptools (uvicorn[standard]) named, not left to "auto". No access log
     # (it was filtered out at "warning" anyway, after being formatted per request). No
     # proxy headers: uvicorn would believe X-Forwarded-For from 127.0.0.1 whatever
     # PANTAU_TRUSTED_PROXIES says; the report path reads it itself, trusted peers only.
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", loop="uvloop",
                             http="httptools", access_log=False, proxy_headers=False,
-                            lifespan="on", timeout_graceful_shutdown=5)
+                            lifespan="on", timeout_graceful_shutdown=5, workers=workers,
+                            factory=isinstance(app, str))
+    if workers == 1:
+        tune_collector()
+        uvicorn.Server(config).run()
+        return
+    # uvicorn's supervisor: the workers share one listening socket, and one that dies
+    # is started again.
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def tune_collector() -> None:
+    """Garbage collection for a server process, once its app is loaded."""
     # Everything loaded so far (modules, catalog, templates) lives as long as the process:
     # keep it out of the collector's generations, so a full collection during a surge of
     # reports does not walk it again (pauses seen as p99 spikes in bench/ingest.py).
@@ -70,8 +90,30 @@ def run_server(app: FastAPI, host: str, port: int) -> None:
     # collection) a report's CPU grew from 98 to 149 us over 50 s of load; at every
     # 1000th it stayed near 100 us (bench/ingest.py). Young garbage is still collected.
     gc.set_threshold(700, 10, 1000)
-    server = uvicorn.Server(config)
-    server.run()
+
+
+def serve_runtime(runtime: Runtime) -> None:
+    """Serve until told to stop: in this process, or in `settings.workers` processes that
+    each build their app from the environment (where the settings must all be), the
+    store migrated here once."""
+    settings = runtime.settings
+    if settings.workers == 1:
+        jobs = JOBS if settings.monitor else ()
+        run_server(create_app(runtime, jobs), settings.host, settings.port)
+        return
+    runtime.store.engine.dispose()
+    run_server(f"{__name__}:worker_app", settings.host, settings.port, settings.workers)
+
+
+def worker_app() -> FastAPI:
+    """The app of one `pantau serve --workers` process, from the settings its parent
+    checked and left in the environment; the parent migrated the store."""
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    runtime = build_runtime(settings, migrate=False)
+    app = create_app(runtime, JOBS if settings.monitor else ())
+    tune_collector()
+    return app
 
 
 def register(app: typer.Typer) -> None:
@@ -84,13 +126,19 @@ def register(app: typer.Typer) -> None:
         catalog: Path | None = typer.Option(
             None, help="Catalog YAML file [env PANTAU_CATALOG]."),
         redis: str | None = typer.Option(None, help="redis://… [env PANTAU_REDIS]."),
+        workers: int | None = typer.Option(
+            None, help="Processes, one per core; more than 1 needs --redis [env PANTAU_WORKERS]."),
     ) -> None:
         """Run the pantau server: web pages, JSON API and monitoring."""
-        settings = settings_from_cli(host=host, port=port, database=database,
-                                     catalog=catalog, redis=redis)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        given = {"host": host, "port": port, "database": database, "catalog": catalog,
+                 "redis": redis, "workers": workers}
+        settings = settings_from_cli(**given)
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
         runtime = build_runtime(settings)
+        processes = f", {settings.workers} processes" if settings.workers > 1 else ""
         typer.echo(f"pantau serving {len(runtime.catalog.services)} services on "
-                   f"http://{settings.host}:{settings.port} ({runtime.store.safe_url})")
-        jobs = JOBS if settings.monitor else ()
-        run_server(create_app(runtime, jobs), settings.host, settings.port)
+                   f"http://{settings.host}:{settings.port} ({runtime.store.safe_url}{processes})")
+        # Workers read their settings as this process did, options included.
+        os.environ.update({f"PANTAU_{name.upper()}": str(value)
+                           for name, value in given.items() if value is not None})
+        serve_runtime(runtime)

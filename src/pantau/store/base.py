@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, select, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +21,8 @@ from pantau.store.schema.core import services
 from pantau.store.writer import BatchWriter
 
 T = TypeVar("T")
+_CATALOG_ROWS = 500
+"""Services per INSERT: 3,000 parameters, under every driver's limit."""
 
 
 def aware(at: datetime) -> datetime:
@@ -104,23 +106,27 @@ class StoreBase:
             return fn(conn)
 
     async def sync_catalog(self, catalog: Catalog, now: datetime) -> None:
-        """Record every catalog service (rows of services dropped later stay, with history)."""
+        """Record every catalog service (rows of services dropped later stay, with history).
+
+        An upsert: several processes starting together (`pantau serve --workers`, or
+        servers behind one balancer) each sync the same catalog, and a look-then-insert
+        let two of them insert one slug, the second failing its start-up."""
 
         def write(conn: Connection) -> None:
-            existing = set(conn.scalars(select(services.c.slug)))
-            for service in catalog.services:
-                row: dict[str, Any] = {
+            rows: list[dict[str, Any]] = [
+                {
+                    "slug": service.slug,
                     "name": service.name,
                     "category": service.category,
                     "cdn": service.cdn,
                     "definition": service.model_dump(mode="json"),
                     "updated_at": now,
                 }
-                if service.slug in existing:
-                    conn.execute(
-                        services.update().where(services.c.slug == service.slug).values(row)
-                    )
-                else:
-                    conn.execute(services.insert().values(slug=service.slug, **row))
+                for service in catalog.services
+            ]
+            for start in range(0, len(rows), _CATALOG_ROWS):
+                stmt = dialect_insert(conn, services).values(rows[start : start + _CATALOG_ROWS])
+                changed = {name: stmt.excluded[name] for name in rows[0] if name != "slug"}
+                conn.execute(stmt.on_conflict_do_update(index_elements=["slug"], set_=changed))
 
         await self.writer.submit(write)
