@@ -101,6 +101,24 @@ def test_no_page_is_kept_with_zero_seconds(sqlite_url: str) -> None:
         assert OUTAGE_TEXT in client.get("/services/chatgpt?lang=en").text
 
 
+@pytest.mark.parametrize(("seconds", "header"), [(5.0, "public, max-age=5"), (0.0, "no-cache")])
+def test_answers_about_the_current_state_may_be_kept_by_a_cdn_as_long(
+    sqlite_url: str, seconds: float, header: str
+) -> None:
+    with _app(sqlite_url, seconds) as client:
+        _store_the_outage(client)
+        for path in ("/api/v1/services/chatgpt/status", "/api/v1/services/chatgpt/crowd",
+                     "/api/v1/services/chatgpt/official", "/api/v1/incidents",
+                     "/api/v1/incidents/chatgpt-20250123-1133"):
+            answer = client.get(path)
+            assert (answer.status_code, answer.headers["cache-control"]) == (200, header), path
+        # Refusals are not for keeping, and the live stream never is.
+        assert "cache-control" not in client.get("/api/v1/services/nope/status").headers
+        assert "cache-control" not in client.get("/api/v1/incidents/none").headers
+        with client.stream("GET", "/api/v1/services/chatgpt/events") as stream:
+            assert stream.headers["cache-control"] == "no-store"
+
+
 class _SlowPage:
     """A rendering that takes 50 ms (the first one failing, if told to)."""
 

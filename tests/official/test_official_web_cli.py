@@ -80,6 +80,7 @@ def _app(store: _Store, catalog: Catalog, clock: FrozenClock) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
     app.state.store, app.state.catalog, app.state.clock = store, catalog, clock
+    app.state.settings = Settings()
     return app
 
 

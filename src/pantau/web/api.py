@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from pantau.catalog import Catalog, Service
@@ -36,6 +36,20 @@ def get_service(slug: str, catalog: CatalogDep) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def cache_briefly(request: Request, response: Response) -> None:
+    """Let browsers and shared caches (a CDN in front of pantau) keep an answer about the
+    current state for PANTAU_PAGE_CACHE_SECONDS: when a big service fails, scripts, status
+    widgets and `pantau check` ask the same question thousands of times a second, and an
+    edge that answers most of them leaves the server to the reports. Only successful
+    answers: an error is not for keeping (FastAPI sends its own response for those)."""
+    seconds = int(request.app.state.settings.page_cache_seconds)
+    response.headers["Cache-Control"] = f"public, max-age={seconds}" if seconds else "no-cache"
+
+
+BRIEFLY_CACHED = [Depends(cache_briefly)]
+"""The dependency list of the routes whose answers `cache_briefly` may keep."""
 
 
 def service_summary(service: Service) -> dict[str, Any]:

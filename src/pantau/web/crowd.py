@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from pantau.crowd.rollup import sum_counts
 from pantau.signals import CrowdMinute
 from pantau.store.reports import reports_store
-from pantau.web.api import ServiceDep
+from pantau.web.api import BRIEFLY_CACHED, ServiceDep
 
 router = APIRouter()
 MAX_MINUTES = 24 * 60
@@ -44,6 +44,7 @@ def _top(minutes: list[CrowdMinute], name: str, n: int) -> dict[str, int]:
 @router.get(
     "/api/v1/services/{slug}/crowd",
     summary="Reports per minute against the expected level, with what people reported",
+    dependencies=BRIEFLY_CACHED,
 )
 async def service_crowd(
     request: Request,

@@ -17,6 +17,7 @@ from pantau.official.serialize import incident_dict
 from pantau.signals import Text
 from pantau.store.incidents import IncidentStoreMixin
 from pantau.store.official import OfficialStoreMixin
+from pantau.web.api import BRIEFLY_CACHED
 from pantau.web.errors import NO_STATUS_PAGE, NOT_ENABLED, Problem, unknown_service
 
 router = APIRouter()
@@ -54,6 +55,7 @@ def _page_url(service: Service) -> str:
 @router.get(
     "/api/v1/services/{slug}/official",
     summary="What the service's official status page says: state, incidents, maintenance",
+    dependencies=BRIEFLY_CACHED,
 )
 async def official(request: Request, slug: str) -> dict[str, Any]:
     service = _service(request, slug)

@@ -16,7 +16,7 @@ from pantau.incidents.codec import incident_out
 from pantau.incidents.sources import official_status
 from pantau.incidents.view import ServiceView, build_view, view_json
 from pantau.store.incidents import IncidentStoreMixin, incident_store
-from pantau.web.api import CatalogDep, ServiceDep
+from pantau.web.api import BRIEFLY_CACHED, CatalogDep, ServiceDep
 from pantau.web.errors import no_incident, unknown_service
 from pantau.web.i18n import zone
 from pantau.web.live import LiveHub
@@ -62,7 +62,7 @@ async def load_view(request: Request, service: Service, tz: tzinfo) -> ServiceVi
     return build_view(service.slug, service.name, stored, shared, official, past, tz, now)
 
 
-@router.get("/api/v1/services/{slug}/status",
+@router.get("/api/v1/services/{slug}/status", dependencies=BRIEFLY_CACHED,
             summary="Is it down? The fused state, verdict, cause, evidence and advice")
 async def service_status(request: Request, service: ServiceDep,
                          tz: str | None = Query(None, description="IANA zone for times in "
@@ -72,7 +72,8 @@ async def service_status(request: Request, service: ServiceDep,
     return view_json(await load_view(request, service, _zone(request, tz)))
 
 
-@router.get("/api/v1/incidents", summary="Recent incidents, newest first")
+@router.get("/api/v1/incidents", summary="Recent incidents, newest first",
+            dependencies=BRIEFLY_CACHED)
 async def list_incidents(request: Request, catalog: CatalogDep,
                          service: str | None = None, state: str | None = Query(
                              None, pattern="^(open|resolved)$"),
@@ -85,7 +86,8 @@ async def list_incidents(request: Request, catalog: CatalogDep,
     return [incident_out(i) for i in found]
 
 
-@router.get("/api/v1/incidents/{incident_id}", summary="One incident with its timeline")
+@router.get("/api/v1/incidents/{incident_id}", summary="One incident with its timeline",
+            dependencies=BRIEFLY_CACHED)
 async def show_incident(request: Request, incident_id: str) -> dict[str, Any]:
     store = _store(request)
     inc = await store.incident(incident_id)
