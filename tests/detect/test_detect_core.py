@@ -230,3 +230,28 @@ def test_the_yardstick_of_a_short_window_follows_the_hour_it_is_in() -> None:
         ratios.append(score.expected / det.baseline.expected(minute))
     # One slope learnt on half hours left it at 0.92 of the baseline (0.89-0.97).
     assert np.mean(ratios) < 0.875
+
+
+def test_a_surge_not_detected_yet_does_not_raise_its_own_yardstick() -> None:
+    # Two weeks at 2 reports a minute, then half an hour at ×3 that cannot be detected
+    # (from two networks only): while it is tested, the baseline must stay where the
+    # normal minutes left it; once it is over and the minutes have left every window,
+    # it is learnt like any minute not detected (capped).
+    rng = np.random.default_rng(5)
+    det = CountDetector()
+    own = _OwnNetworks()
+    minutes = 14 * 1440
+    for i in range(minutes):
+        n = int(rng.poisson(2.0))
+        det.update(START + timedelta(minutes=i), n, own(n))
+    surge_start = START + timedelta(minutes=minutes)
+    before = det.baseline.expected(surge_start + timedelta(minutes=29))
+    for i in range(30):
+        det.update(surge_start + timedelta(minutes=i), int(rng.poisson(6.0)), [2, 2])
+    during = det.baseline.expected(surge_start + timedelta(minutes=29))
+    # Learnt at once, the surge had lifted its quarter hours' level by about a quarter.
+    assert during == pytest.approx(before, rel=0.02)
+    for i in range(30, 61):
+        n = int(rng.poisson(2.0))
+        det.update(surge_start + timedelta(minutes=i), n, own(n))
+    assert det.baseline.expected(surge_start + timedelta(minutes=29)) > 1.1 * before

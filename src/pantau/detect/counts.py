@@ -4,10 +4,14 @@ Each minute: the expected count comes from the seasonal baseline; the observed
 sums over the last 1, 3, 10 and 30 minutes are tested against the expected sums
 with a negative-binomial upper tail. A sharp surge shows in the 1-minute sum; a
 gentle one (×2, ×3 on a quiet service) only in the longer sums. The dispersion
-has two parts: the extra spread of this service's counts, learnt from normal
-minutes, and the doubt of a baseline that rests on few reports (the Gamma-Poisson
+has three parts: the extra spread of this service's counts, learnt from normal
+minutes; the doubt of a baseline that rests on few reports (the Gamma-Poisson
 posterior predictive) or on a time of day not seen yet, so a new service is
-judged cautiously instead of not at all.
+judged cautiously instead of not at all; and what is not yet known of today's
+level, largest just after midnight (days stand apart from the baseline by a spread
+learnt over weeks, and a day shows what it is like only as its minutes come). The
+baseline learns a normal minute only once it has left every window it is tested in,
+so a surge not detected yet cannot raise the expectation it is measured against.
 
 The baseline is a week's average, and today's level is not: a busy news day, a
 quiet holiday, a time of day the baseline has not learnt well run 20 % or more
@@ -42,7 +46,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from pantau.detect.baseline import BaselineConfig, SeasonalBaseline
 from pantau.detect.states import Hysteresis, Thresholds
@@ -78,6 +82,23 @@ wanders from hour to hour, what it says lasts into the next ten minutes (0.3-0.9
 bench/surges.py's services) more than into the next half hour (0-0.85): with one slope
 for all, learnt on half hours, a 10-minute window's yardstick ignored most of what the
 last hour showed."""
+
+DAY_SPREAD_PRIOR = (0.01, 3.0)
+"""(relative variance, weight in days) of a day's level against the baseline until
+learnt: days 10 % apart, believed like three days of data."""
+DAY_SPREAD_MEMORY_DAYS = 28.0
+DAY_MIN_EXPECTED = 50.0
+"""Expected reports below which a day (a first day begun late) says too little of its
+level to be learnt from."""
+
+BASELINE_HOLD_MINUTES = DISPERSION_BLOCK
+"""How long a normal minute waits before the baseline learns it: until it has left every
+window it is tested in. Learnt at once, the minutes of a surge not detected yet raised
+the very expectation they were tested against: a quarter hour of ×3 on a small service
+lifted its time of day's level by a quarter (a slot remembers about 105 minutes), and
+surges that the oracle of bench/surges.py found were never detected. A time of day
+with no history of its own (`SeasonalBaseline.unseen`) learns at once: it has nothing
+better to go on."""
 
 NETWORK_WINDOWS = (10, 30)
 """Minutes over which distinct networks are counted for a detection. The short window
@@ -139,6 +160,14 @@ class CountDetector:
     longest also feeds the dispersion."""
     _horizon: dict[int, int] = field(init=False)
     """The persistence horizon of each window tested."""
+    _day: date | None = None
+    _today: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    """Reports and baseline expectation of today's normal minutes so far."""
+    _day_spread: tuple[float, float] = (0.0, 0.0)
+    """Exponentially weighted sums of the days' relative variance beyond Poisson against
+    the baseline, and of their weight: how far a whole day may stand from it."""
+    _held: deque[tuple[datetime, int]] = field(init=False)
+    """Normal minutes (and counts) the baseline has yet to learn, oldest first."""
     _seen: int = 0
     _abnormal_for: int = 0
 
@@ -148,6 +177,7 @@ class CountDetector:
         self._observed = deque(maxlen=horizon)
         self._expected = deque(maxlen=horizon)
         self._levels = deque(maxlen=horizon)
+        self._held = deque()
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
         self._persistence = {h: (0.0, 0.0) for h in PERSISTENCE_HORIZONS}
@@ -173,7 +203,13 @@ class CountDetector:
         self._observed.append(reporters)
         self._expected.append(expected)
         self._seen += 1
-        dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
+        if minute.date() != self._day:
+            self._new_day(minute.date())
+        dispersion = (
+            max(cfg.dispersion_floor, self._dispersion)
+            + self.baseline.doubt(minute)
+            + self._today_doubt()
+        )
         best = 1.0
         observed, expect = list(self._observed), list(self._expected)
         # The local level before each window, read once though a window is both a
@@ -197,8 +233,9 @@ class CountDetector:
         state, alarm = self._machine.step(level, may_detect)
         self._abnormal_for = 0 if state is not CrowdState.DETECTED else self._abnormal_for + 1
         # Learn from every minute that is not part of a detected anomaly (capped in
-        # the baseline). Skipping merely "surprising" minutes too would be a trap:
-        # a rising edge the baseline has not learnt yet would stay unlearnt for ever.
+        # the baseline, and there once it has left the windows). Skipping merely
+        # "surprising" minutes too would be a trap: a rising edge the baseline has not
+        # learnt yet would stay unlearnt for ever.
         # So would skipping detected minutes at a time of day not seen yet: a new
         # service whose evening is eight times busier than its day is "detected" from
         # 18:00 on its first evening, and if that evening were never learnt, on every
@@ -207,10 +244,12 @@ class CountDetector:
         # detection vouches for it (many networks saw it, not a flood), but it may be
         # an outage on a new service's first day, and it must not reach further.
         calm = state is not CrowdState.DETECTED
-        if calm or self._seen <= cfg.learn_minutes or self._abnormal_for > cfg.adapt_after_minutes:
+        adapting = self._abnormal_for > cfg.adapt_after_minutes
+        if calm or self._seen <= cfg.learn_minutes or adapting:
             self._learn(minute, reporters, expected, dispersion, state)
         elif not self.established and self.baseline.unseen(minute):
             self.baseline.learn(minute, reporters, first_seen=True)
+        self._release_held(minute, now_detected=not calm and not adapting)
         self._levels.append(self._level)
         score = level / MAX_SURPRISE
         return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
@@ -241,7 +280,12 @@ class CountDetector:
     def _learn(
         self, minute: datetime, count: int, expected: float, dispersion: float, state: CrowdState
     ) -> None:
-        self.baseline.learn(minute, count)
+        if self.baseline.unseen(minute):
+            self.baseline.learn(minute, count)
+        else:
+            self._held.append((minute, count))
+        self._today[0] += count
+        self._today[1] += expected
         for horizon, block in self._blocks.items():
             block[0] += count
             block[1] += expected
@@ -265,6 +309,38 @@ class CountDetector:
         decay = 1.0 - 1.0 / LEVEL_MEMORY_MINUTES
         reports, exposure = self._level
         self._level = (reports * decay + capped, exposure * decay + expected)
+
+    def _new_day(self, day: date) -> None:
+        """Learn how far the day that ended stood from the baseline, and start the next."""
+        observed, expected = self._today
+        if expected >= DAY_MIN_EXPECTED:
+            excess = ((observed - expected) ** 2 - expected) / (expected * expected)
+            spread, weight = self._day_spread
+            decay = 1.0 - 1.0 / DAY_SPREAD_MEMORY_DAYS
+            self._day_spread = (spread * decay + min(max(excess, -0.25), 0.5), weight * decay + 1)
+        self._day = day
+        self._today = [0.0, 0.0]
+
+    def _today_doubt(self) -> float:
+        """The relative variance of today's level that today's minutes have not yet told:
+        days run busier or quieter than the baseline by a spread learnt over weeks, and
+        what a day is like shows only as its minutes come (Gamma-Poisson: a prior of that
+        spread, the evidence of today's expected reports so far). Largest at midnight,
+        where the local level still speaks for yesterday."""
+        spread, weight = self._day_spread
+        prior_spread, prior_weight = DAY_SPREAD_PRIOR
+        day = max(0.0, (spread + prior_spread * prior_weight) / (weight + prior_weight))
+        return day / (1.0 + day * self._today[1])
+
+    def _release_held(self, now: datetime, *, now_detected: bool) -> None:
+        """Teach the baseline the held minutes that have left the longest window; forget
+        them all when a detection starts or goes on, as they may be its rising edge."""
+        held = self._held
+        if now_detected:
+            held.clear()
+            return
+        while held and now - held[0][0] >= timedelta(minutes=BASELINE_HOLD_MINUTES):
+            self.baseline.learn(*held.popleft())
 
     def _learn_dispersion(self, observed: float, expected: float) -> None:
         """Method of moments for Var = mu + d·mu², on sums of normal minutes.
