@@ -20,5 +20,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def make() -> ASGIApp:
-    """The handler, as `pantau.cli.serve.run_server` takes an app by name: a factory."""
+    """The handler, as `pantau.cli.serve.run_server` takes an app by name: a factory, which
+    sets each worker's collector as pantau's does."""
+    from pantau.cli.serve import tune_collector
+
+    tune_collector()
     return app

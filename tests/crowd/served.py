@@ -50,7 +50,8 @@ def serve(tmp_path: Path, database: str, *args: str, **env: str) -> Iterator[Ser
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise AssertionError(f"pantau serve did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+                said = proc.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
+                raise AssertionError(f"pantau serve did not start: …{said[-3000:]}")
             time.sleep(0.2)
         yield url, database, proc
     finally:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -34,6 +34,24 @@ async def test_sync_catalog_records_every_service(store: Store) -> None:
     chatgpt = next(r for r in rows if r["slug"] == "chatgpt")
     assert chatgpt["cdn"] == "cloudflare"
     assert chatgpt["definition"]["status_page"]["kind"] == "incidentio"
+
+
+async def test_sync_catalog_updates_what_changed_in_batches(store: Store) -> None:
+    # More services than one INSERT takes; then every name changed and more added.
+    template = Catalog.default().services[0]
+
+    def catalog(n: int, name: str) -> Catalog:
+        return Catalog(services=tuple(
+            template.model_copy(update={"slug": f"svc-{i}", "name": f"{name} {i}"})
+            for i in range(n)))
+
+    await store.sync_catalog(catalog(1200, "Old"), NOW)
+    later = NOW + timedelta(days=1)
+    await store.sync_catalog(catalog(1203, "New"), later)
+    rows = await store.read(lambda c: c.execute(select(services)).mappings().all())
+    assert len(rows) == 1203
+    assert {r["name"].split()[0] for r in rows} == {"New"}
+    assert {r["updated_at"].replace(tzinfo=UTC) for r in rows} == {later}
 
 
 def _insert_agent(n: int) -> object:

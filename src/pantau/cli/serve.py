@@ -11,6 +11,7 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from pantau import detect, official, probes
@@ -26,6 +27,9 @@ from pantau.web.app import create_app
 # and the fusion of all three into incidents.
 JOBS: tuple[Job, ...] = (probes.run, official.run, detect.run, incidents_job.run)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(message)s"
+WORKER_START_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, *,
@@ -65,17 +69,24 @@ def run_server(app: FastAPI | str, host: str, port: int, workers: int = 1) -> No
     # (it was filtered out at "warning" anyway, after being formatted per request). No
     # proxy headers: uvicorn would believe X-Forwarded-For from 127.0.0.1 whatever
     # PANTAU_TRUSTED_PROXIES says; the report path reads it itself, trusted peers only.
+    # A worker has WORKER_START_SECONDS to answer the supervisor's first health check:
+    # each imports pantau and opens its store first, 3 s on an idle machine, and at the
+    # default 5 s busy machines had workers killed while they started.
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", loop="uvloop",
                             http="httptools", access_log=False, proxy_headers=False,
                             lifespan="on", timeout_graceful_shutdown=5, workers=workers,
-                            factory=isinstance(app, str))
+                            factory=isinstance(app, str),
+                            timeout_worker_healthcheck=WORKER_START_SECONDS)
     if workers == 1:
         tune_collector()
         uvicorn.Server(config).run()
         return
     # uvicorn's supervisor: the workers share one listening socket, and one that dies
-    # is started again.
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    # while serving is started again; one that cannot start stops them all.
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise SystemExit(STARTUP_FAILURE)
 
 
 def tune_collector() -> None:
@@ -108,9 +119,17 @@ def serve_runtime(runtime: Runtime) -> None:
 def worker_app() -> FastAPI:
     """The app of one `pantau serve --workers` process, from the settings its parent
     checked and left in the environment; the parent migrated the store."""
-    settings = load_settings()
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    runtime = build_runtime(settings, migrate=False)
+    logging.basicConfig(level=logging.INFO, format=WORKER_LOG_FORMAT)
+    from pantau.cli import CliError
+
+    try:
+        settings = load_settings()
+        runtime = build_runtime(settings, migrate=False)
+    except (SettingsError, CliError) as exc:
+        # What changed since the parent checked it (a catalog file edited meanwhile) would
+        # fail every restart alike: this exit status makes the supervisor stop.
+        log.error("pantau worker cannot start: %s", exc)
+        raise SystemExit(STARTUP_FAILURE) from None
     app = create_app(runtime, JOBS if settings.monitor else ())
     tune_collector()
     return app
@@ -138,7 +157,10 @@ def register(app: typer.Typer) -> None:
         processes = f", {settings.workers} processes" if settings.workers > 1 else ""
         typer.echo(f"pantau serving {len(runtime.catalog.services)} services on "
                    f"http://{settings.host}:{settings.port} ({runtime.store.safe_url}{processes})")
-        # Workers read their settings as this process did, options included.
-        os.environ.update({f"PANTAU_{name.upper()}": str(value)
-                           for name, value in given.items() if value is not None})
+        # Workers read their settings as this process did, options included (in place of
+        # a PANTAU_*_FILE, which load_settings would otherwise prefer).
+        for name, value in given.items():
+            if value is not None:
+                os.environ[f"PANTAU_{name.upper()}"] = str(value)
+                os.environ.pop(f"PANTAU_{name.upper()}_FILE", None)
         serve_runtime(runtime)
