@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     page_cache_seconds: float = Field(
         5.0,
         ge=0,
-        description="seconds a rendered home or service page is served again, and the "
-        "status API's answers may be kept by caches; 0: never",
+        description="seconds a rendered home or service page, or a service's status "
+        "answer, is served again, and the status API's answers may be kept by caches; "
+        "0: never",
     )
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"

@@ -68,6 +68,26 @@ def test_pages_are_served_again_until_they_are_a_few_seconds_old(sqlite_url: str
         assert client.get("/").text != before["/"]
 
 
+def test_the_status_api_is_answered_again_like_the_pages(sqlite_url: str) -> None:
+    ticks = _Ticks()
+    status = "/api/v1/services/chatgpt/status"
+    with _app(sqlite_url, 5.0, ticks) as client:
+        before = client.get(status)
+        assert before.json()["state"] == "unknown"
+        client.get(status, params={"tz": "America/Lima"})
+        _store_the_outage(client)
+        ticks.now = 4.9
+        kept = client.get(status)
+        assert (kept.content, kept.headers["content-type"]) == (before.content,
+                                                                 "application/json")
+        assert kept.headers["cache-control"] == "public, max-age=5"
+        # Another kept zone is another answer; a zone few readers ask for is not kept.
+        assert client.get(status, params={"tz": "UTC"}).json()["state"] == "outage"
+        assert client.get(status, params={"tz": "America/Lima"}).json()["state"] == "outage"
+        ticks.now = 5.0
+        assert client.get(status).json()["state"] == "outage"
+
+
 def test_a_page_in_a_zone_few_readers_have_is_rendered_for_its_request(
     sqlite_url: str,
 ) -> None:

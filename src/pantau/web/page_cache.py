@@ -1,4 +1,5 @@
-"""The last renderings of the pages everyone asks for during an outage, for a few seconds.
+"""The last renderings of the pages (and the status answers) everyone asks for during an
+outage, for a few seconds.
 
 When a big service fails, far more people load its page than report: each rendering
 costs the event loop 8-10 ms and several database round trips (bench/pages.py), time
@@ -21,15 +22,17 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from typing import TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from pantau.settings import Settings
 from pantau.web.render import remember_choices
 
 SIZE = 512
 """Renderings kept: a page per service, language and kept zone."""
+R = TypeVar("R", bound=Response)
 INDONESIA = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
 
 
@@ -67,8 +70,8 @@ class PageCache:
             self._pages.popitem(last=False)
 
     async def page(
-        self, key: Hashable, make: Callable[[], Awaitable[HTMLResponse]]
-    ) -> tuple[HTMLResponse | None, bytes | None]:
+        self, key: Hashable, make: Callable[[], Awaitable[R]]
+    ) -> tuple[R | None, bytes | None]:
         """(the response `make` gave, None) if this request rendered the page, else (None,
         the body kept or made for another request meanwhile)."""
         if self._seconds <= 0:
@@ -112,13 +115,32 @@ async def kept_page(
 ) -> HTMLResponse:
     """The page for `key` (in zone `zone_key`): kept, or made by `make` and kept, and
     answered with this reader's choices remembered."""
-    cache = page_cache(request)
-    if zone_key not in cache.zones:
-        return await make()
-    made, body = await cache.page(key, make)
+    made, body = await _kept(request, key, zone_key, make)
     if made is not None:
         return made
-    assert body is not None
     response = HTMLResponse(body)
     remember_choices(request, response, zone_key)
     return response
+
+
+async def kept_json(
+    request: Request, key: Hashable, zone_key: str, make: Callable[[], Awaitable[Response]]
+) -> Response:
+    """The API's answer for `key` (times in zone `zone_key`), kept as pages are: during an
+    outage scripts and `pantau check` ask for one service's status many times a second."""
+    made, body = await _kept(request, key, zone_key, make)
+    return made if made is not None else Response(body, media_type="application/json")
+
+
+async def _kept(
+    request: Request, key: Hashable, zone_key: str, make: Callable[[], Awaitable[R]]
+) -> tuple[R | None, bytes]:
+    """(the response made for this request, b"") or (None, the body kept)."""
+    cache = page_cache(request)
+    if zone_key not in cache.zones:
+        return await make(), b""
+    made, body = await cache.page(key, make)
+    if made is not None:
+        return made, b""
+    assert body is not None
+    return None, body

@@ -9,17 +9,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from pantau.catalog import Service
 from pantau.incidents.codec import incident_out
 from pantau.incidents.sources import official_status
 from pantau.incidents.view import ServiceView, build_view, view_json
 from pantau.store.incidents import IncidentStoreMixin, incident_store
-from pantau.web.api import BRIEFLY_CACHED, CatalogDep, ServiceDep
+from pantau.web.api import BRIEFLY_CACHED, CatalogDep, ServiceDep, cache_briefly
 from pantau.web.errors import no_incident, unknown_service
 from pantau.web.i18n import zone
 from pantau.web.live import LiveHub
+from pantau.web.page_cache import kept_json
 
 router = APIRouter()
 SSE_POLL_SECONDS = 2.0
@@ -62,14 +63,22 @@ async def load_view(request: Request, service: Service, tz: tzinfo) -> ServiceVi
     return build_view(service.slug, service.name, stored, shared, official, past, tz, now)
 
 
-@router.get("/api/v1/services/{slug}/status", dependencies=BRIEFLY_CACHED,
+@router.get("/api/v1/services/{slug}/status", response_model=dict[str, Any],
             summary="Is it down? The fused state, verdict, cause, evidence and advice")
 async def service_status(request: Request, service: ServiceDep,
                          tz: str | None = Query(None, description="IANA zone for times in "
                                                 "the verdict (default PANTAU_DEFAULT_TIMEZONE_ID,"
                                                 " Asia/Jakarta)")
-                         ) -> dict[str, Any]:
-    return view_json(await load_view(request, service, _zone(request, tz)))
+                         ) -> Response:
+    reader_zone = _zone(request, tz)
+
+    async def make() -> Response:
+        return JSONResponse(view_json(await load_view(request, service, reader_zone)))
+
+    response = await kept_json(request, ("status", service.slug, reader_zone.key),
+                               reader_zone.key, make)
+    cache_briefly(request, response)
+    return response
 
 
 @router.get("/api/v1/incidents", summary="Recent incidents, newest first",
