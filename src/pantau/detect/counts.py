@@ -7,11 +7,13 @@ gentle one (×2, ×3 on a quiet service) only in the longer sums. The dispersion
 has three parts: the extra spread of this service's counts, learnt from normal
 minutes; the doubt of a baseline that rests on few reports (the Gamma-Poisson
 posterior predictive) or on a time of day not seen yet, so a new service is
-judged cautiously instead of not at all; and what is not yet known of today's
-level, largest just after midnight (days stand apart from the baseline by a spread
-learnt over weeks, and a day shows what it is like only as its minutes come). The
-baseline learns a normal minute only once it has left every window it is tested in,
-so a surge not detected yet cannot raise the expectation it is measured against.
+judged cautiously instead of not at all; and, in the tails only, what is not yet
+known of today's level, largest when the day begins (days stand apart from the
+baseline by a spread learnt over weeks, and a day shows what it is like only as its
+minutes come; the day is the minutes' own, UTC in the job). The baseline learns a
+normal minute only once it has left every window it is tested in, so a surge not
+detected yet does not raise the expectation it is measured against in its first half
+hour; one that goes on undetected is learnt after that like any minute (capped).
 
 The baseline is a week's average, and today's level is not: a busy news day, a
 quiet holiday, a time of day the baseline has not learnt well run 20 % or more
@@ -162,7 +164,8 @@ class CountDetector:
     """The persistence horizon of each window tested."""
     _day: date | None = None
     _today: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    """Reports and baseline expectation of today's normal minutes so far."""
+    """Reports and baseline expectation of today's normal minutes so far (not those
+    possibly abnormal)."""
     _day_spread: tuple[float, float] = (0.0, 0.0)
     """Exponentially weighted sums of the days' relative variance beyond Poisson against
     the baseline, and of their weight: how far a whole day may stand from it."""
@@ -205,11 +208,8 @@ class CountDetector:
         self._seen += 1
         if minute.date() != self._day:
             self._new_day(minute.date())
-        dispersion = (
-            max(cfg.dispersion_floor, self._dispersion)
-            + self.baseline.doubt(minute)
-            + self._today_doubt()
-        )
+        dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
+        tails = dispersion + self._today_doubt()
         best = 1.0
         observed, expect = list(self._observed), list(self._expected)
         # The local level before each window, read once though a window is both a
@@ -221,7 +221,7 @@ class CountDetector:
             if k > len(observed):
                 break
             mean = factors[k] * sum(expect[-k:])
-            best = min(best, nb_upper(sum(observed[-k:]), mean, dispersion))
+            best = min(best, nb_upper(sum(observed[-k:]), mean, tails))
         level = surprise(best * len(cfg.scales))
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
         # a flood's few networks does not make up the difference.
@@ -284,8 +284,9 @@ class CountDetector:
             self.baseline.learn(minute, count)
         else:
             self._held.append((minute, count))
-        self._today[0] += count
-        self._today[1] += expected
+        if state is CrowdState.NORMAL:  # as the level, not what may be a flood or a surge
+            self._today[0] += count
+            self._today[1] += expected
         for horizon, block in self._blocks.items():
             block[0] += count
             block[1] += expected
@@ -317,7 +318,9 @@ class CountDetector:
             excess = ((observed - expected) ** 2 - expected) / (expected * expected)
             spread, weight = self._day_spread
             decay = 1.0 - 1.0 / DAY_SPREAD_MEMORY_DAYS
-            self._day_spread = (spread * decay + min(max(excess, -0.25), 0.5), weight * decay + 1)
+            # Clipped: a day half as busy again as its baseline adds 0.25, a normal one
+            # about its Poisson share, so one strange day moves the spread a little.
+            self._day_spread = (spread * decay + min(excess, 0.25), weight * decay + 1)
         self._day = day
         self._today = [0.0, 0.0]
 

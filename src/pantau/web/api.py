@@ -43,13 +43,17 @@ def cache_briefly(request: Request, response: Response) -> None:
     current state for PANTAU_PAGE_CACHE_SECONDS: when a big service fails, scripts, status
     widgets and `pantau check` ask the same question thousands of times a second, and an
     edge that answers most of them leaves the server to the reports. Only successful
-    answers: an error is not for keeping (FastAPI sends its own response for those)."""
-    seconds = int(request.app.state.settings.page_cache_seconds)
-    response.headers["Cache-Control"] = f"public, max-age={seconds}" if seconds else "no-cache"
+    answers: errors are answered by the exception handlers, with responses of their own.
+    As a dependency it marks the answers of routes that return data; a route that
+    returns a Response itself calls it on that response."""
+    seconds = request.app.state.settings.page_cache_seconds
+    response.headers["Cache-Control"] = (
+        f"public, max-age={max(1, round(seconds))}" if seconds > 0 else "no-cache"
+    )
 
 
 BRIEFLY_CACHED = [Depends(cache_briefly)]
-"""The dependency list of the routes whose answers `cache_briefly` may keep."""
+"""The dependencies of the routes whose answers caches may keep (`cache_briefly`)."""
 
 
 def service_summary(service: Service) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from pantau.settings import Settings
 from pantau.web.render import remember_choices
 
 SIZE = 512
-"""Renderings kept: a page per service, language and kept zone."""
+"""Renderings kept: a page per service, language and kept zone, the home pages, and a
+status answer per service and kept zone."""
 R = TypeVar("R", bound=Response)
 INDONESIA = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
 
