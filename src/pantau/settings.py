@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         "answer, is served again, and the status API's answers may be kept by caches; "
         "0: never",
     )
+    crowd_timezone: str = Field(
+        "Asia/Jakarta",
+        description="time zone whose days and hours the crowd detector learns (where most "
+        "reporters live)",
+    )
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"
     )
@@ -140,11 +145,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
 
-    @field_validator("default_timezone_id", "default_timezone_en")
+    @field_validator("default_timezone_id", "default_timezone_en", "crowd_timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        # Pages fall back to these zones for every reader: a typo must stop the start,
-        # not fail each page later.
+        # Pages fall back to these zones for every reader, and the detector's days are
+        # one's: a typo must stop the start, not fail each page or minute later.
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from ipaddress import ip_address
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from pantau.store.reports import NewReport
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def _report(i: int, at_seconds: float, network: str | None = None) -> NewReport:
@@ -139,3 +141,29 @@ async def test_sliding_window_limiter_recovers_gradually() -> None:
     assert [limiter.check(a, 90.0) for _ in range(5)] == [None] * 5
     assert limiter.check(a, 90.0) is not None
     assert limiter.check(a, 1000.0) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("zone", "alarms_on_mondays"), [(UTC, True), (JAKARTA, False)])
+def test_the_detector_keeps_the_days_of_its_reporters(
+    zone: tzinfo, alarms_on_mondays: bool
+) -> None:
+    # Ten reports a minute on weekdays in Jakarta, three at weekends. On UTC days, Sunday
+    # ends at 07:00 WIB on Monday: Monday's first hours were learnt as Sunday's, and
+    # every week they were a surge (alarms at 00:05-00:07 WIB on three seeds of four
+    # weeks each). The job's scorer learns Jakarta's days (PANTAU_CROWD_TIMEZONE).
+    rng = np.random.default_rng(2)
+    scorer = CrowdScorer(CountConfig(), zone)
+    start = datetime(2025, 1, 5, 17, tzinfo=UTC)  # Monday 00:00 WIB
+    alarms = []
+    for i in range(4 * 7 * 1440):
+        minute = start + timedelta(minutes=i)
+        local = minute.astimezone(JAKARTA)
+        n = int(rng.poisson(3.0 if local.weekday() >= 5 else 10.0))
+        rollup = Rollup(reporters=n, networks={f"n{i}-{k}" for k in range(n)})
+        (scored,) = scorer.score(minute, ["bca-mobile"], {("bca-mobile", minute): rollup})
+        if scored.alarm and i >= 3 * 7 * 1440:
+            alarms.append(local)
+    assert bool(alarms) is alarms_on_mondays
+    assert all(a.weekday() == 0 and a.hour == 0 for a in alarms)
+    assert ZoneInfo(load_settings().crowd_timezone) == JAKARTA

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from pantau.crowd.gates import WINDOW_SECONDS
 from pantau.crowd.rollup import RecentNetworks, Rollup, from_counts, minute_of
@@ -49,6 +50,10 @@ class CrowdScorer:
     """The pure part of the job: detectors per service, fed minute by minute."""
 
     config: CountConfig
+    zone: tzinfo = UTC
+    """Whose days and times of day the detectors learn (PANTAU_CROWD_TIMEZONE): where
+    most reporters live, so that a weekend, an evening or a holiday begins when theirs
+    does, not at midnight UTC (07:00 in Jakarta)."""
     detectors: dict[str, CountDetector] = field(default_factory=dict)
     recent: dict[str, RecentNetworks] = field(default_factory=dict)
     last_minute: datetime | None = None
@@ -88,7 +93,9 @@ class CrowdScorer:
             for service in services:
                 seen = stored.get(service)
                 networks = (seen.networks_10m, seen.networks_30m) if seen else (0, 0)
-                self._detector(service).update(minute, seen.reporters if seen else 0, networks)
+                self._detector(service).update(
+                    minute.astimezone(self.zone), seen.reporters if seen else 0, networks
+                )
             minute += MINUTE
         self.last_minute = last
 
@@ -116,7 +123,7 @@ class CrowdScorer:
         for service in services:
             r = rollups.get((service, minute)) or Rollup()
             ten, thirty = networks = self._recent(service).counts(minute)
-            s = self._detector(service).update(minute, r.reporters, networks)
+            s = self._detector(service).update(minute.astimezone(self.zone), r.reporters, networks)
             out.append(
                 CrowdMinute(
                     service=service,
@@ -193,7 +200,7 @@ async def catch_up(
 async def run(ctx: Runtime) -> None:
     store = reports_store(ctx.store)
     services = [s.slug for s in ctx.catalog.services]
-    scorer = CrowdScorer(count_config(ctx.settings))
+    scorer = CrowdScorer(count_config(ctx.settings), ZoneInfo(ctx.settings.crowd_timezone))
     now = ctx.clock.now()
     since = minute_of(now) - WARM_UP
     history = await store.crowd_minutes(since)
