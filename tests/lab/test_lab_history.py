@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pantau.detect.counts import CountConfig
+from pantau.detect.job import CrowdScorer
 from pantau.lab import load_scenario
 from pantau.lab.history import history_minutes, working_minutes
 from pantau.signals import CrowdState, Layer, ServiceState
@@ -12,7 +13,7 @@ from pantau.signals import CrowdState, Layer, ServiceState
 
 def test_history_covers_every_minute_before_the_scenario_quietly() -> None:
     scenario = load_scenario("chatgpt-2025-01-23")
-    minutes = history_minutes(scenario, 1, CountConfig())
+    minutes = history_minutes(scenario, 1, CrowdScorer(CountConfig()))
     slugs = {s.slug for s in scenario.services}
     assert {m.service for m in minutes} == slugs
     assert len(minutes) == 1440 * len(slugs)

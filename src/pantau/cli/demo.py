@@ -68,13 +68,13 @@ demo slow to open on a busy machine."""
 
 async def _seed_history(runtime: Runtime, scenario: Scenario) -> None:
     """Give the fresh database the quiet days before the scenario, as pantau would have seen."""
-    from pantau.detect.job import count_config
+    from pantau.detect.job import new_scorer
     from pantau.lab.history import history_minutes, working_minutes
     from pantau.store.incidents import incident_store
     from pantau.store.reports import reports_store
 
-    config = count_config(runtime.settings)
-    minutes = await asyncio.to_thread(history_minutes, scenario, HISTORY_DAYS, config)
+    scorer = new_scorer(runtime.settings)
+    minutes = await asyncio.to_thread(history_minutes, scenario, HISTORY_DAYS, scorer)
     crowd = reports_store(runtime.store)
     await crowd.start()
     await crowd.save_crowd_minutes(minutes)

@@ -45,6 +45,11 @@ def count_config(settings: Settings) -> CountConfig:
     )
 
 
+def new_scorer(settings: Settings) -> CrowdScorer:
+    """The scorer the job runs with these settings."""
+    return CrowdScorer(count_config(settings), ZoneInfo(settings.crowd_timezone))
+
+
 @dataclass(slots=True)
 class CrowdScorer:
     """The pure part of the job: detectors per service, fed minute by minute."""
@@ -200,7 +205,7 @@ async def catch_up(
 async def run(ctx: Runtime) -> None:
     store = reports_store(ctx.store)
     services = [s.slug for s in ctx.catalog.services]
-    scorer = CrowdScorer(count_config(ctx.settings), ZoneInfo(ctx.settings.crowd_timezone))
+    scorer = new_scorer(ctx.settings)
     now = ctx.clock.now()
     since = minute_of(now) - WARM_UP
     history = await store.crowd_minutes(since)

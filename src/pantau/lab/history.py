@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from pantau.crowd.rollup import rollup
 from pantau.crowd.validate import normalise_text
-from pantau.detect.counts import CountConfig
 from pantau.detect.job import MINUTE, CrowdScorer
 from pantau.lab.crowd import generate_reports
 from pantau.lab.scenario import Scenario
@@ -23,8 +22,9 @@ from pantau.store.incidents import MinuteRow
 from pantau.store.reports import ReportRow
 
 
-def history_minutes(scenario: Scenario, days: int, config: CountConfig) -> list[CrowdMinute]:
-    """Every minute of the `days` before `scenario.start`, for each scenario service."""
+def history_minutes(scenario: Scenario, days: int, scorer: CrowdScorer) -> list[CrowdMinute]:
+    """Every minute of the `days` before `scenario.start`, for each scenario service, as
+    `scorer` (new, made as the job makes its own) scores them."""
     lead = timedelta(days=days)
     rows = [
         # Everyone in a quiet past is a different person: each report counts.
@@ -36,7 +36,6 @@ def history_minutes(scenario: Scenario, days: int, config: CountConfig) -> list[
     ]
     rollups = rollup(rows)
     services = [s.slug for s in scenario.services]
-    scorer = CrowdScorer(config)
     minute: datetime = scenario.start - lead
     out: list[CrowdMinute] = []
     while minute < scenario.start:
