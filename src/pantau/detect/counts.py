@@ -10,10 +10,11 @@ posterior predictive) or on a time of day not seen yet, so a new service is
 judged cautiously instead of not at all; and, in the tails only, what is not yet
 known of today's level, largest when the day begins (days stand apart from the
 baseline by a spread learnt over weeks, and a day shows what it is like only as its
-minutes come; the day is the minutes' own, UTC in the job). The baseline learns a
-normal minute only once it has left every window it is tested in, so a surge not
-detected yet does not raise the expectation it is measured against in its first half
-hour; one that goes on undetected is learnt after that like any minute (capped).
+minutes come; the day is the minutes' own, in PANTAU_CROWD_TIMEZONE in the job).
+The baseline learns a normal minute only once it has left every window it is tested
+in, so a surge not detected yet does not raise the expectation it is measured against
+in its first half hour; one that goes on undetected is learnt after that like any
+minute (capped).
 
 The baseline is a week's average, and today's level is not: a busy news day, a
 quiet holiday, a time of day the baseline has not learnt well run 20 % or more

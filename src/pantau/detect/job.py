@@ -95,12 +95,11 @@ class CrowdScorer:
         minute, last = min(by_minute), max(by_minute)
         while minute <= last:
             stored = by_minute.get(minute, {})
+            local = minute.astimezone(self.zone)
             for service in services:
                 seen = stored.get(service)
                 networks = (seen.networks_10m, seen.networks_30m) if seen else (0, 0)
-                self._detector(service).update(
-                    minute.astimezone(self.zone), seen.reporters if seen else 0, networks
-                )
+                self._detector(service).update(local, seen.reporters if seen else 0, networks)
             minute += MINUTE
         self.last_minute = last
 
@@ -125,10 +124,11 @@ class CrowdScorer:
     ) -> list[CrowdMinute]:
         out = []
         self.note(minute, services, rollups)
+        local = minute.astimezone(self.zone)
         for service in services:
             r = rollups.get((service, minute)) or Rollup()
             ten, thirty = networks = self._recent(service).counts(minute)
-            s = self._detector(service).update(minute.astimezone(self.zone), r.reporters, networks)
+            s = self._detector(service).update(local, r.reporters, networks)
             out.append(
                 CrowdMinute(
                     service=service,
