@@ -10,10 +10,12 @@ a few seconds old is as good as a new one.
 
 A rendering is served again for `seconds` (of real time, whatever the app's clock)
 from when it was made, and readers who ask while it is being made wait for it rather
-than render it too. Only the zones most readers have are kept (each language's
-default and Indonesia's): a page in any other zone is rendered for its request, so
-that requests naming many zones cannot push out the pages everyone asks for. Kept per
-process and per app.
+than render it too. A rendering served again says how old it is (`Age`), so that a
+browser or a CDN in front of pantau, which may keep an answer as long again
+(`api.cache_briefly`), counts its time here against that. Only the zones most readers
+have are kept (each language's default and Indonesia's): a page in any other zone is
+rendered for its request, so that requests naming many zones cannot push out the pages
+everyone asks for. Kept per process and per app.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -35,6 +37,13 @@ SIZE = 512
 status answer per service and kept zone."""
 R = TypeVar("R", bound=Response)
 INDONESIA = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
+
+
+class Kept(NamedTuple):
+    """A rendering served again, and the seconds since it was made."""
+
+    body: bytes
+    age: float
 
 
 class PageCache:
@@ -53,16 +62,17 @@ class PageCache:
         self._pages: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
         self._making: dict[Hashable, asyncio.Future[bytes | None]] = {}
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Kept | None:
         """The rendering kept for `key`, if younger than the cache's seconds."""
         kept = self._pages.get(key)
         if kept is None:
             return None
-        if self._clock() - kept[0] >= self._seconds:
+        age = self._clock() - kept[0]
+        if age >= self._seconds:
             del self._pages[key]
             return None
         self._pages.move_to_end(key)
-        return kept[1]
+        return Kept(kept[1], age)
 
     def put(self, key: Hashable, body: bytes) -> None:
         self._pages[key] = (self._clock(), body)
@@ -72,19 +82,19 @@ class PageCache:
 
     async def page(
         self, key: Hashable, make: Callable[[], Awaitable[R]]
-    ) -> tuple[R | None, bytes | None]:
+    ) -> tuple[R | None, Kept | None]:
         """(the response `make` gave, None) if this request rendered the page, else (None,
-        the body kept or made for another request meanwhile)."""
+        the rendering kept or made for another request meanwhile)."""
         if self._seconds <= 0:
             return await make(), None
-        body = self.get(key)
-        if body is not None:
-            return None, body
+        kept = self.get(key)
+        if kept is not None:
+            return None, kept
         making = self._making.get(key)
         if making is not None:
             body = await asyncio.shield(making)
             if body is not None:
-                return None, body
+                return None, Kept(body, 0.0)
             return await make(), None  # that rendering failed: this reader tries anew
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._making[key] = future
@@ -116,10 +126,11 @@ async def kept_page(
 ) -> HTMLResponse:
     """The page for `key` (in zone `zone_key`): kept, or made by `make` and kept, and
     answered with this reader's choices remembered."""
-    made, body = await _kept(request, key, zone_key, make)
+    made, kept = await _kept(request, key, zone_key, make)
     if made is not None:
         return made
-    response = HTMLResponse(body)
+    assert kept is not None
+    response = HTMLResponse(kept.body, headers=_age(kept))
     remember_choices(request, response, zone_key)
     return response
 
@@ -129,19 +140,23 @@ async def kept_json(
 ) -> Response:
     """The API's answer for `key` (times in zone `zone_key`), kept as pages are: during an
     outage scripts and `pantau check` ask for one service's status many times a second."""
-    made, body = await _kept(request, key, zone_key, make)
-    return made if made is not None else Response(body, media_type="application/json")
+    made, kept = await _kept(request, key, zone_key, make)
+    if made is not None:
+        return made
+    assert kept is not None
+    return Response(kept.body, media_type="application/json", headers=_age(kept))
 
 
 async def _kept(
     request: Request, key: Hashable, zone_key: str, make: Callable[[], Awaitable[R]]
-) -> tuple[R | None, bytes]:
-    """(the response made for this request, b"") or (None, the body kept)."""
+) -> tuple[R | None, Kept | None]:
+    """(the response made for this request, None) or (None, the rendering kept)."""
     cache = page_cache(request)
     if zone_key not in cache.zones:
-        return await make(), b""
-    made, body = await cache.page(key, make)
-    if made is not None:
-        return made, b""
-    assert body is not None
-    return None, body
+        return await make(), None
+    return await cache.page(key, make)
+
+
+def _age(kept: Kept) -> dict[str, str]:
+    # Whole seconds, rounded down (RFC 9111, 5.1).
+    return {"Age": str(int(kept.age))}
