@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -255,3 +256,29 @@ def test_a_surge_not_detected_yet_does_not_raise_its_own_yardstick() -> None:
         n = int(rng.poisson(2.0))
         det.update(surge_start + timedelta(minutes=i), n, own(n))
     assert det.baseline.expected(surge_start + timedelta(minutes=29)) > 1.1 * before
+
+
+@pytest.mark.parametrize("switch", [datetime(2025, 3, 30, 1, tzinfo=UTC),
+                                    datetime(2025, 10, 26, 1, tzinfo=UTC)])
+def test_a_day_of_23_or_25_hours_raises_no_alarm_and_the_next_day_is_judged(
+    switch: datetime,
+) -> None:
+    # The job feeds minutes in PANTAU_CROWD_TIMEZONE; where it keeps summer time, a
+    # spring night skips 02:00-02:59 and an autumn night has it twice, while reporters
+    # keep to the wall clock. Two weeks before the switch, two days after it.
+    berlin = ZoneInfo("Europe/Berlin")
+    rng = np.random.default_rng(4)
+    det = CountDetector()
+    own = _OwnNetworks()
+    start = switch - timedelta(days=14, hours=1)
+    surge_at = (switch + timedelta(days=1)).astimezone(berlin).replace(hour=13, minute=0)
+    alarms = []
+    for i in range(16 * 1440):
+        local = (start + timedelta(minutes=i)).astimezone(berlin)
+        rate = _daily(local, 10.0)
+        if surge_at <= local < surge_at + timedelta(minutes=30):
+            rate *= 5
+        n = int(rng.poisson(rate))
+        if det.update(local, n, own(n)).alarm:
+            alarms.append(local)
+    assert len(alarms) == 1 and surge_at <= alarms[0] <= surge_at + timedelta(minutes=3)
