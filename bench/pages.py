@@ -115,7 +115,8 @@ async def _serve_and_time(runtime: Runtime, requests: int) -> bool:
     async with _serving(create_app(runtime)) as port, httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}") as client:
         for path in ("/healthz", "/services/chatgpt?lang=id",
-                     "/api/v1/services/chatgpt/status", "/?lang=en"):
+                     "/api/v1/services/chatgpt/status", "/api/v1/services/chatgpt/crowd",
+                     "/api/v1/services/chatgpt/official", "/api/v1/incidents", "/?lang=en"):
             for _ in range(50):
                 (await client.get(path)).raise_for_status()
             samples = []
