@@ -56,9 +56,19 @@ def test_networks_are_slash_24_and_slash_48() -> None:
     assert str(network_of(ip_address("203.0.113.77"))) == "203.0.113.0/24"
     assert str(network_of(ip_address("2001:db8:1:2::5"))) == "2001:db8:1::/48"
     assert str(network_of(ip_address("::ffff:203.0.113.77"))) == "203.0.113.0/24"
-    for text in ("203.0.113.77", "2001:db8:1:2::5", "::ffff:203.0.113.77"):
+    for text in ("203.0.113.77", "2001:db8:1:2::5"):
         where = origin(ip_address(text))
         assert where == Origin(str(ip_address(text)), str(network_of(ip_address(text))))
+    # An IPv4 client on a dual-stack socket is that IPv4 client.
+    assert origin(ip_address("::ffff:203.0.113.77")) == at("203.0.113.77")
+
+
+def test_a_proxy_seen_through_a_dual_stack_socket_is_still_trusted() -> None:
+    # With PANTAU_HOST=:: the proxy 127.0.0.1 connects as ::ffff:127.0.0.1.
+    proxies = Proxies(PROXY)
+    assert proxies.origin("::ffff:127.0.0.1", "203.0.113.9") == at("203.0.113.9")
+    assert proxies.origin("::ffff:127.0.0.1", "198.51.100.1, 10.1.1.1") == at("198.51.100.1")
+    assert proxies.origin("::ffff:198.51.100.7", "203.0.113.9") == at("198.51.100.7")
 
 
 def test_reporter_hash_hides_the_address_and_changes_every_day() -> None:

@@ -56,6 +56,12 @@ def test_the_database_gives_country_and_largest_subdivision(regions: Regions) ->
     assert where(regions, "192.0.2.9") == "SG"
 
 
+def test_a_dual_stack_client_is_placed_as_its_ipv4_address(regions: Regions) -> None:
+    # Asked first (nothing remembered of its /24), and from a proxy seen the same way.
+    assert where(regions, "::ffff:198.51.100.7") == "ID-JB"
+    assert regions.region("::ffff:127.0.0.1", origin(ip_address("198.51.100.200")), CF) == "US-TX"
+
+
 def test_addresses_the_database_cannot_place_have_no_region(regions: Regions) -> None:
     assert where(regions, "8.8.8.8") is None
     assert where(regions, "2a00:1450::1") is None

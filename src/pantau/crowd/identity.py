@@ -87,6 +87,11 @@ class Proxies:
             address = ip_address(text)
         except ValueError:
             return None
+        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+            # A dual-stack listener (PANTAU_HOST=::) sees IPv4 peers as ::ffff:a.b.c.d:
+            # the same address, trusted as IPv4 and spelt so (Python before 3.13 spells
+            # it ::ffff:cb00:714d, which no rate limit or GeoIP database would match).
+            return self._read(str(address.ipv4_mapped), trust)
         trusted = trust and any(
             address.version == net.version and address in net for net in self._trusted
         )
@@ -115,6 +120,8 @@ class Origin(NamedTuple):
 
 
 def origin(address: Address) -> Origin:
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # one client, one spelling (see `Proxies._read`)
     return Origin(str(address), str(network_of(address)))
 
 

@@ -23,6 +23,7 @@ from pantau.crowd.shared import SharedCrowd
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
 from pantau.store.reports import NewReport, ReportsStoreMixin
+from pantau.store.writer import Overloaded
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -111,11 +112,15 @@ class Ingest:
         """Store one report; returns its id once durable.
 
         Raises `NoAddress`, `RateLimited`, `SharedStateDown` (Redis), or the store's
-        `Overloaded`.
+        `Overloaded` (before the reporter is heard, except where the write queue filled
+        while Redis was deciding) and its failures.
         """
         where = self._proxies.origin(peer, forwarded_for)
         if where is None:
             raise NoAddress("cannot tell the client's address")
+        if self._store.reports_full():
+            # Refused before the gate hears the reporter: the retry asked for must count.
+            raise Overloaded()
         # One reading of the clock for the limits, the dedupe window, the hash's day and
         # the stored time: each reading costs more than a microsecond through `Clock`.
         now = self._clock.now()

@@ -16,7 +16,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from ipaddress import ip_address
+from ipaddress import IPv6Address, ip_address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,10 +159,7 @@ class Regions:
             return None
         if where.network in self._known:
             return self._known[where.network]
-        address = where.address
-        if address.startswith("::ffff:") and "." in address:
-            # Databases keep IPv4 under ::/96, not under the ::ffff:0:0/96 a dual stack uses.
-            address = address[7:]
+        address = where.address  # IPv4-mapped ones spelt as IPv4 (`identity.origin`)
         try:
             record, prefix = self._database.get_with_prefix_len(address)
         except ValueError:
@@ -184,4 +181,6 @@ class Regions:
             address = ip_address(peer)
         except ValueError:
             return False
+        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
         return any(address.version == net.version and address in net for net in self._trusted)

@@ -128,8 +128,24 @@ def decode_form(raw: bytes) -> ReportIn:
     at = _utf8_error(raw)
     if at is not None:
         raise Malformed(at, utf8=True)
-    fields = parse_qs(raw.decode("utf-8"), keep_blank_values=False)
+    text = raw.decode("utf-8")
+    try:
+        fields = parse_qs(text, keep_blank_values=False, errors="strict")
+    except UnicodeDecodeError:
+        # A percent-escape that is not UTF-8 (%FF): said at the field that holds it.
+        raise Malformed(_bad_escape(text), utf8=True) from None
     return _convert({k: v[0] for k, v in fields.items() if k in FIELDS})
+
+
+def _bad_escape(text: str) -> int | None:
+    at = 0
+    for part in text.split("&"):
+        try:
+            parse_qs(part, errors="strict")
+        except UnicodeDecodeError:
+            return len(text[:at].encode())
+        at += len(part) + 1
+    return None
 
 
 def _convert(fields: dict[str, Any]) -> ReportIn:

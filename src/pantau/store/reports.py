@@ -230,6 +230,10 @@ class ReportsStoreMixin(StoreBase):
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
 
+    def reports_full(self) -> bool:
+        """Whether `add_report` would refuse a report now (`Overloaded`)."""
+        return len(self._pending_reports) >= self.MAX_PENDING_REPORTS
+
     async def add_report(self, report: NewReport) -> str:
         """Store one report; returns its id once the write is committed (durable).
 
@@ -237,7 +241,7 @@ class ReportsStoreMixin(StoreBase):
         inserted together with one executemany: a per-row INSERT costs ~15 times
         more, and at outage scale that, not the commit, would be the ceiling.
         """
-        if len(self._pending_reports) >= self.MAX_PENDING_REPORTS:
+        if self.reports_full():
             raise Overloaded()
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending_reports.append(report)

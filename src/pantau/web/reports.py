@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
 from pantau.catalog import Service
@@ -37,10 +40,11 @@ from pantau.crowd.validate import (
 )
 from pantau.signals import Text
 from pantau.store.reports import reports_store
-from pantau.store.writer import Overloaded
+from pantau.store.writer import Overloaded, WriterClosed
 from pantau.web.errors import UNKNOWN_SERVICE, Problem, unknown_service
 from pantau.web.render import YEAR, reader_language, render
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_REPORT_BYTES = 4096
 CLIENT_COOKIE = "pantau_cid"
@@ -59,6 +63,10 @@ BACK = Text("Back to the status page", "Kembali ke halaman status")
 # more precise, for whoever writes a program against it).
 FORM_REASONS = {
     400: Text("The report could not be read.", "Laporan tidak dapat dibaca."),
+    403: Text(
+        "Reports are sent from pantau's own pages. Please report from the service's page.",
+        "Laporan dikirim dari halaman pantau sendiri. Silakan melapor dari halaman layanan.",
+    ),
     413: Text("The message is too long.", "Pesannya terlalu panjang."),
     422: Text(
         "Please choose what does not work; a region looks like ID-JK and a message has "
@@ -136,6 +144,14 @@ DETAILS = {
         "laporan tidak dapat dihitung saat ini (status bersama tidak terjangkau); coba lagi "
         "sebentar lagi",
     ),
+    "store_failed": Text(
+        "the report could not be stored right now; try again shortly",
+        "laporan tidak dapat disimpan saat ini; coba lagi sebentar lagi",
+    ),
+    "cross_site": Text(
+        "reports from another site's page are refused (Sec-Fetch-Site or Origin)",
+        "laporan dari halaman situs lain ditolak (Sec-Fetch-Site atau Origin)",
+    ),
     "no_address": Text(
         "cannot tell the client's address",
         "alamat klien tidak dapat diketahui",
@@ -143,7 +159,7 @@ DETAILS = {
     "client_gone": Text("the client went away", "klien sudah pergi"),
 }
 UNAVAILABLE_RETRY = 5
-"""Seconds a client is asked to wait while Redis is unreachable."""
+"""Seconds a client is asked to wait while Redis, or the database, is unreachable."""
 _FIELD_CODES = {"category": "bad_category", "region": "bad_region", "text": "bad_text"}
 
 
@@ -223,6 +239,7 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
             "description": "not UTF-8 / not JSON, or the client cannot be told "
             "(code not_utf8, not_json, no_address, client_gone)"
         },
+        403: {"description": "sent from another site's page (code cross_site)"},
         404: {"description": "unknown service (code unknown_service)"},
         413: {"description": "body too large (code too_large)"},
         415: {"description": "neither JSON nor a form (code unsupported_type)"},
@@ -232,8 +249,8 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
         },
         429: {"description": "rate limited, Retry-After (code rate_limited)"},
         503: {
-            "description": "overloaded, or Redis unreachable, Retry-After (code overloaded, "
-            "unavailable)"
+            "description": "overloaded, Redis unreachable or the database failing, "
+            "Retry-After (code overloaded, unavailable, store_failed)"
         },
     },
 )
@@ -242,10 +259,10 @@ async def post_report(request: Request, slug: str) -> Response:
     is_form = content_type == FORM_TYPE
     service: Service | None = request.app.state.catalog.get(slug)
     client_id = request.cookies.get(CLIENT_COOKIE) or request.headers.get(CLIENT_HEADER)
-    new_client = None
-    if not client_id:
-        # A first-party cookie lets one browser count once however it is spelt.
-        new_client = client_id = new_client_id()
+    # A first-party cookie lets one browser count once however its address changes. Not
+    # for this report: one that presents no id (a script, a browser refusing cookies)
+    # is known by its address, or each of its repeats would count again.
+    new_client = None if client_id else new_client_id()
     try:
         report_id = await accept(
             _endpoint(request.app.state),
@@ -255,7 +272,7 @@ async def post_report(request: Request, slug: str) -> Response:
             client_id=client_id,
             peer=request.client.host if request.client else None,
             forwarded_for=_forwarded_for(request.scope["headers"]),
-            headers=dict(request.scope["headers"]),
+            headers=dict(reversed(request.scope["headers"])),
         )
     except Refused as exc:
         response = _refused(request, service, exc, is_form)
@@ -265,7 +282,8 @@ async def post_report(request: Request, slug: str) -> Response:
         else:
             response = JSONResponse({"id": report_id}, status_code=202)
     if new_client is not None:
-        response.set_cookie(CLIENT_COOKIE, new_client, max_age=YEAR, samesite="lax", httponly=True)
+        response.set_cookie(CLIENT_COOKIE, new_client, max_age=YEAR, samesite="lax", httponly=True,
+                            secure=request.url.scheme == "https")
     return response
 
 
@@ -275,7 +293,7 @@ async def accept(
     raw: bytes,
     content_type: str,
     *,
-    client_id: str,
+    client_id: str | None,
     peer: str | None,
     forwarded_for: str | None,
     headers: Mapping[bytes, bytes] | None = None,
@@ -287,6 +305,8 @@ async def accept(
     service = endpoint.services.get(slug)
     if service is None:
         raise Refused(404, "unknown_service", slug=slug)
+    if headers is not None and cross_site(headers):
+        raise Refused(403, "cross_site")
     is_form = content_type == FORM_TYPE
     if not is_form and content_type not in ("application/json", ""):
         raise Refused(415, "unsupported_type")
@@ -304,6 +324,28 @@ async def accept(
         raise Refused(503, "unavailable", UNAVAILABLE_RETRY) from None
     except NoAddress:
         raise Refused(400, "no_address") from None
+    except (WriterClosed, SQLAlchemyError):
+        # The server stopping, or the database failing: nothing was stored.
+        log.exception("a report could not be stored")
+        raise Refused(503, "store_failed", UNAVAILABLE_RETRY) from None
+
+
+def cross_site(headers: Mapping[bytes, bytes]) -> bool:
+    """Whether a browser sends this report from another site's page.
+
+    Counting distinct people and networks cannot tell a forged outage from a real one
+    when any page's visitors can be made to report from their own browsers (a form
+    submitted for them, a fetch without CORS). Browsers say where a request comes from
+    (Sec-Fetch-Site, else Origin); programs (the CLI, curl, scripts) send neither, and
+    are let through. Behind a reverse proxy the Host header must be passed on.
+    """
+    site = headers.get(b"sec-fetch-site")
+    if site is not None:
+        return site not in (b"same-origin", b"none")
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    return origin.partition(b"://")[2] != headers.get(b"host")
 
 
 def _refused(request: Request, service: Service | None, exc: Refused, is_form: bool) -> Response:
@@ -375,20 +417,21 @@ class FastReports:
         if match is None:
             return False
         raw_headers = scope["headers"]
-        headers = dict(raw_headers)
+        # The first line of a header given twice, as Starlette (the form's path) reads it.
+        headers = dict(reversed(raw_headers))
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if content_type != "application/json":
             content_type = content_type.split(";")[0].strip().lower()
             if content_type == FORM_TYPE:
                 return False
         cookie = headers.get(b"cookie")
-        client_id = _cookie(cookie.decode("latin-1"), CLIENT_COOKIE) if cookie else None
-        if not client_id:
-            client_id = headers.get(_CLIENT_HEADER, b"").decode("latin-1")
+        client_id = (
+            cookie_parser(cookie.decode("latin-1")).get(CLIENT_COOKIE) if cookie else None
+        ) or headers.get(_CLIENT_HEADER, b"").decode("latin-1") or None
         extra: list[tuple[bytes, bytes]] = []
-        if not client_id:
-            client_id = new_client_id()
-            extra.append((b"set-cookie", _COOKIE_SET % client_id.encode()))
+        if client_id is None:  # known by its address this time, as in `post_report`
+            secure = b"; Secure" if scope.get("scheme") == "https" else b""
+            extra.append((b"set-cookie", _COOKIE_SET % new_client_id().encode() + secure))
         forwarded = headers.get(b"x-forwarded-for")
         if forwarded is None:
             forwarded_for = None
@@ -432,14 +475,6 @@ def _forwarded_for(raw: list[tuple[bytes, bytes]]) -> str | None:
     """
     lines = [value.decode("latin-1") for name, value in raw if name == b"x-forwarded-for"]
     return ", ".join(lines) if lines else None
-
-
-def _cookie(header: str, name: str) -> str | None:
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value or None
-    return None
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -1,0 +1,144 @@
+"""The report API against forged, repeated and unlucky reports: other sites' pages,
+clients without cookies, refusals that must not cost a voice, and both paths reading a
+request alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pantau.clock import FrozenClock
+from pantau.store import Store
+from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
+
+__all__ = ["crowd_store"]
+URL = "/api/v1/services/chatgpt/reports"
+HOST = "pantau.test"
+
+
+async def _counted(store: Store) -> list[bool]:
+    return [r.counted for r in await store.report_rows(T0, T0 + timedelta(hours=1))]
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Sec-Fetch-Site": "same-site"}, 403),
+    ({"Sec-Fetch-Site": "cross-site", "Origin": f"http://{HOST}"}, 403),
+    ({"Origin": "https://evil.example"}, 403),
+    ({"Origin": "null"}, 403),
+    ({"Sec-Fetch-Site": "same-origin", "Origin": f"http://{HOST}"}, 202),
+    ({"Sec-Fetch-Site": "none"}, 202),
+    ({"Origin": f"http://{HOST}"}, 202),
+    ({}, 202),  # a program: the CLI, curl, a script
+])
+async def test_a_report_from_another_sites_page_is_refused(
+    crowd_store: Store, headers: dict[str, str], status: int
+) -> None:
+    # Any page could otherwise have its visitors' browsers report: real people on real
+    # networks, an outage made up. The JSON path (answered before the app) and the form.
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        api = await http.post(URL, json={"category": "app"}, headers=headers)
+        form = await http.post(URL, data={"category": "app"},
+                               headers={**headers, "Accept-Language": "id"})
+    assert api.status_code == status, api.text
+    assert form.status_code == (303 if status == 202 else 403), form.text
+    if status == 403:
+        assert api.json()["code"] == "cross_site"
+        assert "Silakan melapor dari halaman layanan" in form.text
+        assert await _counted(crowd_store) == []
+
+
+async def test_a_client_without_a_cookie_is_known_by_its_address(crowd_store: Store) -> None:
+    # curl, a script, a browser that refuses cookies: given a new id with every answer,
+    # each repeat would have counted again (up to the network's voices).
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        for body in ({"json": {"category": "app"}}, {"data": {"category": "app"}}) * 2:
+            http.cookies.clear()
+            r = await http.post(URL, headers={"X-Forwarded-For": "203.0.113.5"}, **body)
+            assert r.status_code in (202, 303) and "pantau_cid" in r.cookies
+    assert await _counted(crowd_store) == [True, False, False, False]
+
+
+async def test_the_cookie_is_only_sent_back_over_https(crowd_store: Store) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        plain = await http.post(URL, json={"category": "app"})
+        http.cookies.clear()
+        secure = await http.post(f"https://{HOST}{URL}", json={"category": "app"})
+        http.cookies.clear()
+        form = await http.post(f"https://{HOST}{URL}", data={"category": "app"})
+    assert "secure" not in plain.headers["set-cookie"].lower()
+    assert "secure" in secure.headers["set-cookie"].lower()
+    assert "secure" in form.headers["set-cookie"].lower()
+
+
+async def test_a_report_refused_as_overloaded_does_not_use_up_the_voice(
+    crowd_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    headers = {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}
+    async with client(app) as http:
+        monkeypatch.setattr(crowd_store, "MAX_PENDING_REPORTS", 0)
+        busy = await http.post(URL, json={"category": "app"}, headers=headers)
+        monkeypatch.undo()
+        retry = await http.post(URL, json={"category": "app"}, headers=headers)
+    assert (busy.status_code, busy.json()["code"], busy.headers["retry-after"]) == (
+        503, "overloaded", "1")
+    assert retry.status_code == 202
+    assert await _counted(crowd_store) == [True]  # the retry it was told to make counts
+
+
+async def test_a_store_that_cannot_write_answers_503_in_both_languages(
+    crowd_store: Store,
+) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        await crowd_store.writer.stop()  # as at shutdown: nothing more is written
+        en = await http.post(URL, json={"category": "app"})
+        id_ = await http.post(URL, json={"category": "app"}, params={"lang": "id"})
+        form = await http.post(URL, data={"category": "app"}, params={"lang": "id"})
+    assert (en.status_code, en.json()["code"], en.headers["retry-after"]) == (
+        503, "store_failed", "5")
+    assert en.json()["detail"].startswith("the report could not be stored")
+    assert id_.json()["detail"].startswith("laporan tidak dapat disimpan")
+    assert form.status_code == 503 and "Laporan tidak terkirim" in form.text
+
+
+async def test_both_paths_read_a_header_given_twice_as_its_first_line(
+    crowd_store: Store,
+) -> None:
+    # The JSON path reads the headers itself, the form's path through Starlette: one
+    # request must be one answer and one reporter, whichever path it takes.
+    app = make_app(crowd_store, FrozenClock(T0))
+    forwarded = ("X-Forwarded-For", "203.0.113.5")
+    async with client(app) as http:
+        first_json = await http.post(URL, content=b'{"category": "app"}', headers=[
+            ("Content-Type", "application/json"), ("Content-Type", "text/plain"), forwarded])
+        first_other = await http.post(URL, content=b'{"category": "app"}', headers=[
+            ("Content-Type", "text/plain"), ("Content-Type", "application/json"), forwarded])
+        ids = [("X-Pantau-Client", "cli-first-one"), ("X-Pantau-Client", "cli-second-one")]
+        http.cookies.clear()
+        api = await http.post(URL, json={"category": "app"}, headers=[*ids, forwarded])
+        form = await http.post(URL, data={"category": "app"}, headers=[*ids, forwarded])
+        http.cookies.clear()
+        cookie = [("Cookie", 'pantau_cid="cli-quoted-1"'), forwarded]
+        api_cookie = await http.post(URL, json={"category": "app"}, headers=cookie)
+        form_cookie = await http.post(URL, data={"category": "app"}, headers=cookie)
+    assert (first_json.status_code, first_other.status_code) == (202, 415)
+    assert [r.status_code for r in (api, form, api_cookie, form_cookie)] == [202, 303, 202, 303]
+    rows = await crowd_store.report_rows(T0, T0 + timedelta(hours=1))
+    assert [r.reporter for r in rows[1:3]] == [rows[1].reporter] * 2
+    assert [r.reporter for r in rows[3:5]] == [rows[3].reporter] * 2
+    assert rows[1].reporter != rows[3].reporter
+
+
+async def test_a_form_whose_escapes_are_not_utf8_is_refused(crowd_store: Store) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with client(app) as http:
+        r = await http.post(URL, content=b"category=app&text=%FF%FEbad", headers=form_type)
+    assert r.status_code == 400 and "could not be read" in r.text
+    assert await _counted(crowd_store) == []
