@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from datetime import UTC, datetime, timedelta, tzinfo
 from ipaddress import ip_address
 from zoneinfo import ZoneInfo
@@ -82,7 +83,7 @@ async def test_run_replays_history_and_keeps_going(crowd_store: Store) -> None:
     assert any(m.reporters == 4 for m in rows)
 
 
-def _live_week_and_replay(older: bool) -> tuple[CrowdScorer, CrowdScorer]:
+def _live_week_and_replay(older: frozenset[str]) -> tuple[CrowdScorer, CrowdScorer]:
     """A scorer that ran for 14 days, with a ×15 outage on day 7 from 10:00 to 11:00, and
     one that replayed its minutes from day 7 on, as `run` does after a restart."""
     rng = np.random.default_rng(8)
@@ -106,21 +107,72 @@ def _voices(minute: datetime, n: int) -> Rollup:
 
 def test_a_restart_does_not_learn_the_outage_of_the_first_day_replayed() -> None:
     at = T0.replace(hour=10, minute=30) + timedelta(days=14)
-    live, replayed = _live_week_and_replay(older=True)
+    live, replayed = _live_week_and_replay(older=frozenset({"chatgpt"}))
     expected = live.detectors["chatgpt"].baseline.expected(at)
     assert expected == pytest.approx(6.0, rel=0.25)
     assert replayed.detectors["chatgpt"].baseline.expected(at) == pytest.approx(expected, rel=0.1)
     # Replayed as if the service were new, the outage's hour is taken for its rhythm.
-    _, naive = _live_week_and_replay(older=False)
+    _, naive = _live_week_and_replay(older=frozenset())
     assert naive.detectors["chatgpt"].baseline.expected(at) > 1.5 * expected
 
 
-async def test_the_store_says_whether_older_minutes_are_kept(crowd_store: Store) -> None:
-    assert not await crowd_store.crowd_minutes_before(T0)
+async def test_the_store_says_which_services_have_older_minutes(crowd_store: Store) -> None:
+    both = ["chatgpt", "gmail"]
+    assert await crowd_store.services_with_minutes_before(T0, both) == frozenset()
     scorer = CrowdScorer(CountConfig())
     await crowd_store.save_crowd_minutes(scorer.score(T0, ["chatgpt"], {}))
-    assert not await crowd_store.crowd_minutes_before(T0)
-    assert await crowd_store.crowd_minutes_before(T0 + timedelta(minutes=1))
+    assert await crowd_store.services_with_minutes_before(T0, both) == frozenset()
+    later = T0 + timedelta(minutes=1)
+    assert await crowd_store.services_with_minutes_before(later, both) == {"chatgpt"}
+
+
+def test_a_service_new_to_the_catalog_is_not_replayed_a_week_of_silence() -> None:
+    # The week stored holds minutes of chatgpt only; gmail joins the catalog now. Fed a
+    # week of zeros as an established service, its ordinary traffic was "detected" in
+    # 1,839 of the next 4,320 minutes.
+    old = CrowdScorer(CountConfig())
+    start = T0.replace(hour=0, minute=0) - timedelta(days=7)
+    stored = []
+    for i in range(7 * 1440):
+        minute = start + timedelta(minutes=i)
+        stored.extend(old.score(minute, ["chatgpt"], {("chatgpt", minute): _voices(minute, 6)}))
+    scorer = CrowdScorer(CountConfig())
+    both = ["chatgpt", "gmail"]
+    scorer.replay(stored, both, older=frozenset({"chatgpt"}))
+    assert "gmail" not in scorer.detectors
+    rng = np.random.default_rng(3)
+    states = []
+    for i in range(3 * 1440):
+        minute = start + timedelta(days=7, minutes=i)
+        n = int(rng.poisson(20.0))
+        rollups = {(s, minute): _voices(minute, n) for s in both}
+        states += [m.state for m in scorer.score(minute, both, rollups) if m.service == "gmail"]
+    assert states.count(CrowdState.DETECTED) == 0
+
+
+async def test_minutes_when_pantau_was_not_running_are_not_learnt_as_quiet(
+    crowd_store: Store,
+) -> None:
+    # Three days at 20 reports a minute, four hours down, then the usual 20 a minute:
+    # learnt as four hours of zeros, the first minutes back were an alarm.
+    rng = np.random.default_rng(6)
+    scorer = CrowdScorer(CountConfig())
+    down = T0 - timedelta(hours=4)
+    for i in range(3 * 1440, 0, -1):
+        minute = down - timedelta(minutes=i)
+        scorer.score(minute, ["chatgpt"], {("chatgpt", minute): _voices(minute, 20)})
+    naive = copy.deepcopy(scorer)
+    for minute in range(10):
+        n = int(rng.poisson(20.0))
+        await asyncio.gather(*(
+            crowd_store.add_report(_report(minute * 100 + k, minute * 60 + k)) for k in range(n)))
+    now = T0 + timedelta(minutes=10, seconds=5)
+    done = await catch_up(scorer, crowd_store, ["chatgpt"], now, heard_from=T0)
+    assert [m.minute for m in done] == [T0 + timedelta(minutes=k) for k in range(10)]
+    assert not any(m.alarm for m in done) and done[-1].expected > 10
+    assert scorer.last_minute == T0 + timedelta(minutes=9)
+    # Not told when pantau started, the job takes the gap for quiet minutes.
+    assert any(m.alarm for m in await catch_up(naive, crowd_store, ["chatgpt"], now))
 
 
 async def test_full_write_queue_answers_503_with_retry_after(crowd_store: Store) -> None:

@@ -282,3 +282,16 @@ def test_a_day_of_23_or_25_hours_raises_no_alarm_and_the_next_day_is_judged(
         if det.update(local, n, own(n)).alarm:
             alarms.append(local)
     assert len(alarms) == 1 and surge_at <= alarms[0] <= surge_at + timedelta(minutes=3)
+
+
+def test_minutes_are_held_back_from_the_baseline_for_half_an_hour_of_real_time() -> None:
+    # New York's clocks jump from 02:00 to 03:00 on 9 March 2025: as wall clocks,
+    # 03:05 is 65 minutes after 02:00, and the minutes before the jump, which are 5
+    # real minutes old, were learnt at once.
+    new_york = ZoneInfo("America/New_York")
+    det = CountDetector()
+    start = datetime(2025, 3, 8, 6, 0, tzinfo=UTC)  # 01:00 EST, a day before
+    for i in range(1440 + 66):  # up to 03:05 EDT
+        det.update((start + timedelta(minutes=i)).astimezone(new_york), 3, (3, 3))
+    held = [minute.astimezone(UTC) for minute, _ in det._held]
+    assert held[0] == start + timedelta(days=1, minutes=36) and len(held) == 30

@@ -49,7 +49,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pantau.detect.baseline import BaselineConfig, SeasonalBaseline
 from pantau.detect.states import Hysteresis, Thresholds
@@ -255,6 +255,18 @@ class CountDetector:
         score = level / MAX_SURPRISE
         return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
 
+    def resume(self) -> None:
+        """Go on after minutes nobody could report in (pantau was not running). They
+        were not quiet minutes: nothing is learnt of them, and the windows start afresh
+        rather than span them. The minutes held back are learnt now: they have left
+        every window."""
+        self._observed.clear()
+        self._expected.clear()
+        self._levels.clear()
+        self._blocks = {h: [0.0, 0.0, 0.0, 0.0] for h in PERSISTENCE_HORIZONS}
+        while self._held:
+            self.baseline.learn(*self._held.popleft())
+
     def _deviation(self, window: int, dispersion: float) -> float:
         """How far the recent normal minutes before the last `window` stood from the
         baseline, relatively (-0.4: at 60 % of it).
@@ -343,7 +355,10 @@ class CountDetector:
         if now_detected:
             held.clear()
             return
-        while held and now - held[0][0] >= timedelta(minutes=BASELINE_HOLD_MINUTES):
+        # In real time: two local times of one zone subtract as wall clocks, and the
+        # night summer time begins would learn the minutes of the hour before at once.
+        until = now.timestamp() - BASELINE_HOLD_MINUTES * 60
+        while held and held[0][0].timestamp() <= until:
             self.baseline.learn(*held.popleft())
 
     def _learn_dispersion(self, observed: float, expected: float) -> None:

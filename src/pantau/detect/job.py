@@ -7,6 +7,13 @@ level). On start the detectors replay the stored minutes of the last week, so a
 restart neither forgets the baseline nor raises an alarm twice; the first minute
 scored after a start also reads the reports of the half hour before it, so the
 distinct networks of the detector's windows are complete from the start.
+
+Minutes in which nobody could report, as pantau was not running, are not quiet
+minutes: learnt as zeros, four hours of them lowered the level so far that the
+morning's usual reports were an alarm. They are neither scored nor stored, and the
+detectors go on after them as after a gap (`CountDetector.resume`): in the replay, a
+minute no service has a row for; after a start, a minute before it that no service
+has a report in.
 """
 
 from __future__ import annotations
@@ -62,14 +69,24 @@ class CrowdScorer:
     detectors: dict[str, CountDetector] = field(default_factory=dict)
     recent: dict[str, RecentNetworks] = field(default_factory=dict)
     last_minute: datetime | None = None
-    established: bool = False
-    """Minutes older than the replayed ones are stored: see `replay`."""
+    established: frozenset[str] = frozenset()
+    """The services with minutes older than the replayed ones: see `replay`."""
+    unheard: bool = False
+    """Minutes nobody could report in came before the next one scored."""
 
     def _detector(self, service: str) -> CountDetector:
         det = self.detectors.get(service)
         if det is None:
-            det = self.detectors[service] = CountDetector(self.config, self.established)
+            det = self.detectors[service] = CountDetector(
+                self.config, service in self.established
+            )
         return det
+
+    def _resume_if_unheard(self) -> None:
+        if self.unheard:
+            for det in self.detectors.values():
+                det.resume()
+            self.unheard = False
 
     def _recent(self, service: str) -> RecentNetworks:
         recent = self.recent.get(service)
@@ -77,26 +94,39 @@ class CrowdScorer:
             recent = self.recent[service] = RecentNetworks(NETWORK_WINDOWS)
         return recent
 
-    def replay(self, history: list[CrowdMinute], services: list[str], older: bool) -> None:
-        """Re-learn from stored minutes (gaps count as quiet minutes).
+    def replay(
+        self, history: list[CrowdMinute], services: list[str], older: frozenset[str]
+    ) -> None:
+        """Re-learn from stored minutes, each service's from its first one on.
 
-        `older`: minutes older than these are stored too. Then the job ran before
-        them, its detectors knew every time of day, and the replayed ones must not
-        learn what they would take, starting empty, for times of day first seen (an
-        outage on the first day replayed, learnt again at every restart). Else the
-        job started with these minutes, as the replay does, and it learns as the job
-        did."""
+        `older`: the services whose minutes older than these are stored too. Then the
+        job ran before them, its detectors knew every time of day, and the replayed ones
+        must not learn what they would take, starting empty, for times of day first seen
+        (an outage on the first day replayed, learnt again at every restart). Else the
+        job started with these minutes (or the service joined the catalog among them),
+        as the replay does, and it learns as the job did. A minute that no service has
+        a row for was not heard (pantau was not running); a service's minute missing
+        among others' is a quiet one."""
         self.established = older
         by_minute: dict[datetime, dict[str, CrowdMinute]] = {}
+        first: dict[str, datetime] = {}
         for m in history:
             by_minute.setdefault(m.minute, {})[m.service] = m
+            first[m.service] = min(first.get(m.service, m.minute), m.minute)
         if not by_minute:
             return
         minute, last = min(by_minute), max(by_minute)
         while minute <= last:
-            stored = by_minute.get(minute, {})
+            stored = by_minute.get(minute)
+            if stored is None:
+                self.unheard = True
+                minute += MINUTE
+                continue
+            self._resume_if_unheard()
             local = minute.astimezone(self.zone)
             for service in services:
+                if service not in first or minute < first[service]:
+                    continue  # not in the catalog yet: nothing to learn, not even quiet
                 seen = stored.get(service)
                 networks = (seen.networks_10m, seen.networks_30m) if seen else (0, 0)
                 self._detector(service).update(local, seen.reporters if seen else 0, networks)
@@ -124,6 +154,7 @@ class CrowdScorer:
     ) -> list[CrowdMinute]:
         out = []
         self.note(minute, services, rollups)
+        self._resume_if_unheard()
         local = minute.astimezone(self.zone)
         for service in services:
             r = rollups.get((service, minute)) or Rollup()
@@ -157,24 +188,39 @@ def _score(
     since: datetime,
     first: datetime,
     last: datetime,
+    heard_from: datetime | None,
 ) -> list[CrowdMinute]:
-    """Note the minutes from `since` on and score the minutes `first`..`last`."""
+    """Note the minutes from `since` on and score the minutes `first`..`last`, but for
+    those before `heard_from` that no service has a report in."""
     rollups = from_counts(counts)
+    reported = {minute for _, minute in rollups}
     minute = since
     while minute < first:
         scorer.note(minute, services, rollups)
         minute += MINUTE
     done: list[CrowdMinute] = []
     while minute <= last:
-        done.extend(scorer.score(minute, services, rollups))
+        if heard_from is not None and minute < heard_from and minute not in reported:
+            scorer.note(minute, services, rollups)
+            scorer.unheard = True
+        else:
+            done.extend(scorer.score(minute, services, rollups))
+        scorer.last_minute = minute
         minute += MINUTE
     return done
 
 
 async def catch_up(
-    scorer: CrowdScorer, store: ReportsStoreMixin, services: list[str], now: datetime
+    scorer: CrowdScorer,
+    store: ReportsStoreMixin,
+    services: list[str],
+    now: datetime,
+    heard_from: datetime | None = None,
 ) -> list[CrowdMinute]:
-    """Score every complete minute not scored yet; returns what was stored."""
+    """Score every complete minute not scored yet; returns what was stored.
+
+    `heard_from`: when reports could first be taken (this server's start). A minute
+    before it that no service has a report in was not heard: pantau was not running."""
     newest_complete = minute_of(now - timedelta(seconds=COMMIT_GRACE_SECONDS)) - MINUTE
     first = newest_complete - MAX_CATCH_UP + MINUTE
     if scorer.last_minute is not None:
@@ -187,7 +233,7 @@ async def catch_up(
     # windows' distinct counts walk them; on the event loop's thread every report and
     # page would wait for that (bench/minute_job.py). The scorer is this job's alone.
     done = await asyncio.to_thread(
-        _score, scorer, services, counts, since, first, newest_complete
+        _score, scorer, services, counts, since, first, newest_complete, heard_from
     )
     await store.save_crowd_minutes(done)
     for m in done:
@@ -206,10 +252,10 @@ async def run(ctx: Runtime) -> None:
     store = reports_store(ctx.store)
     services = [s.slug for s in ctx.catalog.services]
     scorer = new_scorer(ctx.settings)
-    now = ctx.clock.now()
+    now = started = ctx.clock.now()
     since = minute_of(now) - WARM_UP
     history = await store.crowd_minutes(since)
-    older = await store.crowd_minutes_before(since)
+    older = await store.services_with_minutes_before(since, services)
     await asyncio.to_thread(scorer.replay, history, services, older)
     if scorer.last_minute is None:
         # A fresh database: start with the current minute, not a day of empty ones.
@@ -217,7 +263,7 @@ async def run(ctx: Runtime) -> None:
     last_purge: datetime | None = None
     while True:
         now = ctx.clock.now()
-        await catch_up(scorer, store, services, now)
+        await catch_up(scorer, store, services, now, heard_from=started)
         if last_purge is None or now - last_purge >= PURGE_EVERY:
             await store.purge_reports(now - timedelta(days=ctx.settings.retention_days))
             last_purge = now

@@ -436,11 +436,18 @@ class ReportsStoreMixin(StoreBase):
 
         return await self.read(q)
 
-    async def crowd_minutes_before(self, at: datetime) -> bool:
-        """Whether any detector row is older than `at`."""
+    async def services_with_minutes_before(
+        self, at: datetime, services: Sequence[str]
+    ) -> frozenset[str]:
+        """Those of `services` with a detector row older than `at`."""
 
-        def q(conn: Connection) -> bool:
-            return conn.scalar(select(exists().where(crowd_minutes.c.minute < at))) is True
+        def q(conn: Connection) -> frozenset[str]:
+            # One look-up of the primary key (service, minute) each, not a scan of months.
+            return frozenset(
+                service for service in services
+                if conn.scalar(select(exists().where(
+                    crowd_minutes.c.service == service, crowd_minutes.c.minute < at)))
+            )
 
         return await self.read(q)
 
