@@ -57,3 +57,26 @@ def test_bad_files_exit_2_with_one_line(tmp_path: Path) -> None:
                               timeout=60)
         assert done.returncode == 2
         assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_every_timestamp_is_read_and_a_bad_one_named(tmp_path: Path) -> None:
+    bad = tmp_path / "stamps.csv"
+    bad.write_text("timestamp,value\n2025-01-01 00:00:00,1\nnot-a-date,2\n")
+    for lang, words in (("en_US.UTF-8", "'not-a-date' is not a time"),
+                        ("id_ID.UTF-8", "'not-a-date' bukan waktu")):
+        done = subprocess.run([PANTAU, "detect", str(bad)], capture_output=True, text=True,
+                              timeout=60, env={"LANG": lang, "PATH": "/usr/bin:/bin"})
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"stamps.csv:3: {words}" in done.stderr
+
+
+def test_a_spreadsheets_file_is_read_as_it_is_meant(tmp_path: Path) -> None:
+    # A byte order mark, lines of spaces, and times with and without a zone (as UTC).
+    path = tmp_path / "excel.csv"
+    lines = ["timestamp,value", "2025-01-01 00:00:00,1", "   ,  ",
+             "2025-01-01 00:05:00+00:00,2", "2025-01-01T07:10:00+07:00,3", ""]
+    path.write_bytes("\ufeff".encode() + "\r\n".join(lines).encode())
+    result = CliRunner().invoke(app, ["detect", str(path)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["value"] for r in rows] == ["1", "2", "3"]

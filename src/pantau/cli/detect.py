@@ -1,7 +1,9 @@
 """`pantau detect FILE.csv`: score a `timestamp,value` series (NAB's format) as a stream.
 
 Writes `timestamp,value,anomaly_score,alarm` to stdout. Each row is scored only
-from the rows before it, exactly as the live detector would see it.
+from the rows before it, exactly as the live detector would see it; as NAB does, the
+length of the file sets the learning period (15 %, at most 750 rows) and the spacing
+of the first timestamps the daily period.
 """
 
 from __future__ import annotations
@@ -9,46 +11,60 @@ from __future__ import annotations
 import csv
 import math
 import sys
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from pantau.detect.values import ValueDetector, learning_rows, rows_per_day
+from pantau.cli.server_api import reader_language
+from pantau.detect.values import PERIOD_FROM_ROWS, ValueDetector, learning_rows, rows_per_day
+from pantau.signals import Text
+
+_BAD = {
+    "header": Text("the first line must be the header timestamp,value",
+                   "baris pertama harus berupa kepala timestamp,value"),
+    "row": Text("expected timestamp,number", "seharusnya timestamp,angka"),
+    "stamp": Text("{stamp!r} is not a time (ISO 8601, such as 2014-04-01 00:00:00)",
+                  "{stamp!r} bukan waktu (ISO 8601, misalnya 2014-04-01 00:00:00)"),
+    "utf8": Text("not a UTF-8 text file", "bukan berkas teks UTF-8"),
+}
 
 
-def _read(path: Path) -> list[tuple[str, float]]:
+def _rows(path: Path) -> Iterator[tuple[str, float, datetime]]:
+    """The file's rows, read as they come: (timestamp as written, value, time in UTC)."""
     from pantau.cli import CliError
 
+    def refuse(key: str, line: int | None = None, **params: object) -> CliError:
+        where = f"{path}:{line}" if line else f"{path}"
+        words = _BAD[key].get(reader_language(""))
+        return CliError(f"{where}: {words.format(**params)}", 2)
+
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        # utf-8-sig: a spreadsheet's byte order mark is not part of the header.
+        with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None or [h.strip().lower() for h in header[:2]] != ["timestamp", "value"]:
-                raise CliError(f"{path}: the first line must be the header timestamp,value", 2)
-            rows = []
+                raise refuse("header")
             for n, row in enumerate(reader, start=2):
-                if not row:
+                if not any(cell.strip() for cell in row):
                     continue
                 try:
-                    rows.append((row[0], float(row[1]) if row[1].strip() else math.nan))
+                    value = float(row[1]) if row[1].strip() else math.nan
                 except (IndexError, ValueError):
-                    raise CliError(f"{path}:{n}: expected timestamp,number", 2) from None
-            return rows
+                    raise refuse("row", n) from None
+                try:
+                    at = datetime.fromisoformat(row[0].strip())
+                except ValueError:
+                    raise refuse("stamp", n, stamp=row[0]) from None
+                # A time without a zone is read as UTC, so a file mixing both still has
+                # one order of time.
+                yield row[0], value, at.replace(tzinfo=UTC) if at.tzinfo is None else at
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}", 2) from None
     except UnicodeDecodeError:
-        raise CliError(f"{path}: not a UTF-8 text file", 2) from None
-
-
-def _stamps(rows: list[tuple[str, float]]) -> list[datetime]:
-    out = []
-    for stamp, _ in rows[:51]:
-        try:
-            out.append(datetime.fromisoformat(stamp))
-        except ValueError:
-            return []
-    return out
+        raise refuse("utf8") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -60,13 +76,19 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Score a timestamp,value CSV as a stream: timestamp,value,anomaly_score,alarm."""
-        rows = _read(file)
+        # Read twice, holding no rows: once to check every row and count them (NAB's
+        # learning period is a share of the file), once to score them as they come.
+        total, first = 0, list[datetime]()
+        for _, _, at in _rows(file):
+            total += 1
+            if len(first) < PERIOD_FROM_ROWS:
+                first.append(at)
         detector = ValueDetector(
-            learn=learning_rows(len(rows)) if learn is None else learn,
-            period=rows_per_day(_stamps(rows)),
+            learn=learning_rows(total) if learn is None else learn,
+            period=rows_per_day(first),
         )
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["timestamp", "value", "anomaly_score", "alarm"])
-        for stamp, value in rows:
+        for stamp, value, _ in _rows(file):
             score = detector.update(value)
             out.writerow([stamp, f"{value:g}", f"{score.score:.6f}", int(score.alarm)])

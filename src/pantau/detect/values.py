@@ -254,9 +254,14 @@ class ValueDetector:
         return best
 
 
+PERIOD_FROM_ROWS = 51
+"""The timestamps `rows_per_day` reads the spacing of."""
+
+
 def rows_per_day(stamps: Sequence[datetime]) -> int | None:
     """The daily period in rows, from the typical spacing of the first timestamps."""
-    steps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(stamps[:51]))
+    steps = sorted((b - a).total_seconds()
+                   for a, b in itertools.pairwise(stamps[:PERIOD_FROM_ROWS]))
     step = steps[len(steps) // 2] if steps else 0.0
     return round(86400 / step) if 0 < step <= 3600 else None
 
