@@ -161,8 +161,32 @@ def test_limiter_window_answers_as_the_tuples_did(seed: int) -> None:
             elif step < 0.95:
                 now = rng.uniform(now // seconds * seconds, now)  # back, within the window
             key = rng.choice(keys)
-            assert window.hit(key, now, hash(key) % SHARDS) == reference.hit(key, now), (
-                amount, seconds, now)
+            shard = hash(key) % SHARDS
+            wait = window.wait(key, now, shard)
+            if wait is None:
+                window.count(key, shard)
+            assert wait == reference.hit(key, now), (amount, seconds, now)
+
+
+def test_a_report_one_budget_refuses_takes_nothing_from_the_others() -> None:
+    # 100,000 addresses of one /48 within a minute: the network's budget refuses all but
+    # the first ten, and the addresses' windows must not keep a key for each of them.
+    limiter = ReportLimiter("6/minute;30/hour", "10/minute")
+    refused = sum(
+        limiter.check(origin(ip_address(f"2001:db8:1:{i >> 16:x}:{i & 0xFFFF:x}::1")), 5.0)
+        is not None
+        for i in range(100_000)
+    )
+    assert refused == 100_000 - 10
+    kept = [sum(map(len, window.current)) for window in limiter._by_address]
+    assert kept == [10, 10]
+    # An address refused by its own budget takes nothing from its network's.
+    again = origin(ip_address("203.0.113.9"))
+    for _ in range(6):
+        assert limiter.check(again, 6.0) is None
+    assert all(limiter.check(again, 7.0) is not None for _ in range(20))
+    neighbour = origin(ip_address("203.0.113.10"))
+    assert [limiter.check(neighbour, 8.0) for _ in range(4)] == [None, None, None, None]
 
 
 class _PlainGate:

@@ -137,3 +137,24 @@ async def test_a_redis_that_stops_answering_refuses_the_backlog_at_once() -> Non
     await mute.aclose()
     server.close()
     await server.wait_closed()
+
+
+@pytest.mark.redis
+async def test_redis_counts_a_report_only_if_every_budget_allows_it(redis: Redis) -> None:
+    # As in memory: 50 addresses of one /24, whose budget lets 10 through; those the
+    # network refuses leave no address counters behind (two windows each).
+    secret = uuid.uuid4().bytes
+    shared = SharedCrowd(redis, "6/minute;30/hour", "10/minute", VOICES, secret)
+    hasher = Hasher(secret)
+
+    async def counters() -> int:
+        return len([key async for key in redis.scan_iter("pantau:limit:*", count=1000)])
+
+    before = await counters()
+    decisions = []
+    for i in range(50):
+        where = origin(ip_address(f"198.51.100.{i + 1}"))
+        who = hasher.reporter(T0.date(), None, where)
+        decisions.append(await shared.decide("chatgpt", where, who, T0.timestamp()))
+    assert sum(d.wait is None for d in decisions) == 10
+    assert await counters() - before == 10 * 2 + 1

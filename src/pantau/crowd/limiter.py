@@ -70,35 +70,36 @@ class _Window:
     current: list[dict[str, int]] = field(default_factory=_tables)
     previous: list[dict[str, int]] = field(default_factory=_tables)
 
-    def hit(self, key: str, now: float, shard: int) -> float | None:
-        """Count one hit; None if allowed, else seconds until one more would be. `shard`:
-        the key's dict, `hash(key) % SHARDS` (the caller's, to hash it once for all its
-        windows).
+    def wait(self, key: str, now: float, shard: int) -> float | None:
+        """None if one more hit is allowed at `now`, else seconds until it would be;
+        nothing is counted (`count` does). `shard`: the key's dict, `hash(key) % SHARDS`
+        (the caller's, to hash it once for all its windows).
 
         A clock that steps back into an earlier window counts in the current window, as at
         its start: a step back gives no budget back (the tuples' table reset each key
         touched since). Within a window a step back weighs as it always did."""
         if now >= self.end:
             self._roll(now)
-        current = self.current[shard]
-        count = current.get(key, 0)
+        count = self.current[shard].get(key, 0)
         before = self.previous[shard].get(key)
         if before is None:
             # No hits in the window before (at outage scale, most reporters): the
             # estimate is the current count, and the time within the window is not
             # needed to allow it.
             if count < self.amount:
-                current[key] = count + 1
                 return None
             before = 0
         elapsed = now / self.seconds - self.index
         if elapsed < 0.0:
             elapsed = 0.0
-        estimate = before * (1.0 - elapsed) + count
-        if estimate + 1 > self.amount:
+        if before * (1.0 - elapsed) + count + 1 > self.amount:
             return (1.0 - elapsed) * self.seconds
-        current[key] = count + 1
         return None
+
+    def count(self, key: str, shard: int) -> None:
+        """Count one hit, in the window `wait` last looked at."""
+        current = self.current[shard]
+        current[key] = current.get(key, 0) + 1
 
     def _roll(self, now: float) -> None:
         index = int(now // self.seconds)
@@ -131,19 +132,27 @@ class ReportLimiter:
 
     def check(self, where: Origin, now: float) -> int | None:
         """Take one report from the budgets at `now` (seconds); None if allowed, else
-        seconds to wait."""
+        seconds to wait.
+
+        Counted only if every budget allows it: a report one budget refuses takes
+        nothing from the others. Counted as it was tried, the address windows kept a key
+        for every address a /48 refused, and one /48 has more addresses than memory
+        (100,000 refused reports left 100,000 keys a window)."""
         if self._drained:
             self._free_some()
-        address_shard = hash(where.address) % SHARDS
+        address, network = where
+        address_shard = hash(address) % SHARDS
+        network_shard = hash(network) % SHARDS
+        for windows, key, shard in ((self._by_address, address, address_shard),
+                                    (self._by_network, network, network_shard)):
+            for window in windows:
+                wait = window.wait(key, now, shard)
+                if wait is not None:
+                    return max(1, math.ceil(wait))
         for window in self._by_address:
-            wait = window.hit(where.address, now, address_shard)
-            if wait is not None:
-                return max(1, math.ceil(wait))
-        network_shard = hash(where.network) % SHARDS
+            window.count(address, address_shard)
         for window in self._by_network:
-            wait = window.hit(where.network, now, network_shard)
-            if wait is not None:
-                return max(1, math.ceil(wait))
+            window.count(network, network_shard)
         return None
 
     def _free_some(self) -> None:

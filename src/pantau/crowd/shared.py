@@ -69,7 +69,9 @@ while at <= #ARGV do
   now = tonumber(now)
   local keys = {a = akey, n = nkey}
   at = at + 1
-  local wait = 0
+  -- Every budget is asked first, and counted only if all allow (as in memory): a
+  -- report one refuses takes nothing from the others, nor leaves a key behind.
+  local wait, counters = 0, {}
   for l = 1, nlimits do
     local amount, seconds, scope = limits[l][1], limits[l][2], limits[l][3]
     local index = math.floor(now / seconds)
@@ -81,8 +83,13 @@ while at <= #ARGV do
       wait = math.max(1, math.ceil((1 - elapsed) * seconds))
       break
     end
-    if redis.call('INCR', base .. index) == 1 then
-      redis.call('EXPIRE', base .. index, 2 * seconds)
+    counters[l] = {base .. index, 2 * seconds}
+  end
+  if wait == 0 then
+    for _, counter in ipairs(counters) do
+      if redis.call('INCR', counter[1]) == 1 then
+        redis.call('EXPIRE', counter[1], counter[2])
+      end
     end
   end
   if wait > 0 then
