@@ -99,7 +99,7 @@ def run(reporters: int, rate: float, traced: bool) -> Run:
             return t1 - t0, 0
         who = hasher.reporter(day, None, where)
         t2 = clock()
-        counted = gate.admit(SERVICE, who.reporter, who.network, now)
+        counted = gate.admit(SERVICE, who.gate_reporter, who.gate_network, now)
         t3 = clock()
         result.counted += counted
         return t1 - t0, t3 - t2

@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     crowd_timezone: str = Field(
         "Asia/Jakarta",
         description="time zone whose days and hours the crowd detector learns (where most "
-        "reporters live)",
+        "reporters live); the stored reporter hashes change at its midnight",
     )
     crowd_prior_rate: float = Field(
         0.2, gt=0, description="reports per minute assumed for a service with no history"

@@ -142,3 +142,24 @@ async def test_a_form_whose_escapes_are_not_utf8_is_refused(crowd_store: Store) 
         r = await http.post(URL, content=b"category=app&text=%FF%FEbad", headers=form_type)
     assert r.status_code == 400 and "could not be read" in r.text
     assert await _counted(crowd_store) == []
+
+
+async def test_one_voice_holds_across_midnight_and_the_hashes_change_at_night(
+    crowd_store: Store,
+) -> None:
+    # The stored hashes change with the day in PANTAU_CROWD_TIMEZONE (Jakarta): at
+    # 17:00 UTC, when fewest people report, not at 07:00 in the morning. The gate's own
+    # keys do not change at all, so one person at 23:55 and at 00:05 is one voice.
+    clock = FrozenClock(T0.replace(hour=16, minute=55))  # 23:55 WIB
+    app = make_app(crowd_store, clock)
+    headers = {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}
+    async with client(app) as http:
+        for step in (0, 10, 31 + 6 * 60, 10):  # 23:55, 00:05, 06:56, 07:06 WIB
+            clock.advance(step * 60)
+            assert (await http.post(URL, json={"category": "app"}, headers=headers)
+                    ).status_code == 202
+    rows = await crowd_store.report_rows(T0, T0 + timedelta(days=1))
+    assert [r.counted for r in rows] == [True, False, True, False]
+    night, after, morning, later = (r.reporter for r in rows)
+    assert night != after and after == morning == later
+    assert rows[0].network != rows[1].network

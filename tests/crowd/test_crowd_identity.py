@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from ipaddress import ip_address, ip_network
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,6 +84,18 @@ def test_reporter_hash_hides_the_address_and_changes_every_day() -> None:
     assert day2.reporter != day1.reporter and day2.network != day1.network
     assert "203.0.113" not in day1.reporter + day1.network
     assert Hasher(b"other").reporter(date(2025, 1, 23), "browser-1234", address) != day1
+    # The gate's keys are the same every day (kept only for its 30 minutes).
+    assert (day2.gate_reporter, day2.gate_network) == (day1.gate_reporter, day1.gate_network)
+    assert day1.gate_reporter not in (day1.reporter, day2.reporter)
+
+
+def test_the_hashes_day_is_the_crowds_day() -> None:
+    hasher = Hasher(b"secret", ZoneInfo("Asia/Jakarta"))
+    for moment, day in ((datetime(2025, 1, 23, 16, 59, 59, tzinfo=UTC), date(2025, 1, 23)),
+                        (datetime(2025, 1, 23, 17, 0, tzinfo=UTC), date(2025, 1, 24)),
+                        (datetime(2025, 1, 24, 1, 0, tzinfo=UTC), date(2025, 1, 24)),
+                        (datetime(2025, 1, 23, 12, 0, tzinfo=UTC), date(2025, 1, 23))):
+        assert hasher.day_of(moment, moment.timestamp()) == day, moment
 
 
 def test_tokens_are_never_handed_out_twice() -> None:

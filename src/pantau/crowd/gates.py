@@ -42,12 +42,13 @@ class MemoryGate:
     """The gate in one process's memory.
 
     Per service, dicts of the reporters seen (-> when first seen) and the networks'
-    (`_Networks`), keyed by the hashes as given, each split in SHARDS by the key's hash
-    (see `limiter.SHARDS`). Parallel queues name each entry's table, key and time in
-    the order first seen, so that expiry only looks at the front: no tuple per entry, no
-    linked node of an OrderedDict, nothing the collector has to track. With a
-    tuple-keyed OrderedDict each, a new reporter on a new network held 516 bytes here,
-    now 280, its two 32-digit hashes included (tracemalloc, 300,000 of them).
+    (`_Networks`), keyed by the hashes as given (the gate's, `Reporter.gate_reporter`),
+    each split in SHARDS by the key's hash (see `limiter.SHARDS`). Parallel queues name
+    each entry's table, key and time in the order first seen, so that expiry only looks
+    at the front: no tuple per entry, no linked node of an OrderedDict, nothing the
+    collector has to track. With a tuple-keyed OrderedDict each, a new reporter on a
+    new network held 516 bytes here, now 280, its two 32-digit hashes included
+    (tracemalloc, 300,000 of them).
 
     Each call forgets at most `expired_per_call` entries of each queue: after a quiet
     spell all of an outage's entries expire at once, and forgetting a million in one
@@ -157,4 +158,4 @@ class LocalCrowd:
         wait = self._limiter.check(where, now)
         if wait is not None:
             return Decision(wait, False)
-        return Decision(None, self._gate.admit(service, who.reporter, who.network, now))
+        return Decision(None, self._gate.admit(service, who.gate_reporter, who.gate_network, now))

@@ -5,18 +5,24 @@ trusted proxy, walking the header from the right and stopping at the first hop
 that is not trusted (anything left of it could be forged by the client). The
 address is reduced to its network (/24 for IPv4, /48 for IPv6) for rate limits
 and distinct-network counts. What is stored are keyed hashes: a salt derived
-from the secret and the UTC day, so identities cannot be linked across days nor
-reversed by anyone without the secret. Raw addresses are never stored.
+from the secret and the day (in PANTAU_CROWD_TIMEZONE, so that it changes at night,
+when fewest people report, not at 07:00 in Jakarta), so identities cannot be linked
+across days nor reversed by anyone without the secret. Raw addresses are never stored.
+
+The one-voice gate keys a reporter with the secret alone: its entries live for its 30
+minutes, in memory or in Redis, and with the day's hashes one person reporting at
+23:55 and again at 00:05 was two voices, and every network had its voices again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import socket
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import NamedTuple
@@ -150,17 +156,37 @@ tokens = Tokens()
 
 
 class Reporter(NamedTuple):
-    """Who reported, as stored: hashed reporter and network, each valid for one day (a
-    named tuple, as `Origin`)."""
+    """Who reported: as stored, hashed reporter and network, each valid for one day; for
+    the gate, the same keyed with the secret alone (never stored). A named tuple, as
+    `Origin`."""
 
     reporter: str
     network: str
+    gate_reporter: str
+    gate_network: str
 
 
 class Hasher:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, zone: tzinfo = UTC) -> None:
         self._secret = secret
+        self._zone = zone
         self._keyed: dict[date, hashlib.blake2b] = {}
+        gate = hmac.new(secret, b"pantau gate keys", hashlib.sha256).digest()
+        self._gate = hashlib.blake2b(key=gate, digest_size=16)
+        self._day = date.min
+        self._day_spans = (math.inf, -math.inf)
+
+    def day_of(self, now: datetime, seconds: float) -> date:
+        """The day of `now` (`seconds`: its Unix time) in the hasher's zone; worked out
+        once a day, as a zone's conversion costs a microsecond or two a report."""
+        starts, ends = self._day_spans
+        if not starts <= seconds < ends:
+            day = self._day = now.astimezone(self._zone).date()
+            self._day_spans = (
+                datetime.combine(day, time(), self._zone).timestamp(),
+                datetime.combine(day + timedelta(days=1), time(), self._zone).timestamp(),
+            )
+        return self._day
 
     def _start(self, day: date) -> hashlib.blake2b:
         """A keyed BLAKE2b that has taken in the day's salt, to be copied for each hash.
@@ -181,9 +207,13 @@ class Hasher:
         """One reporter = one client id within one network (or the address, if no id)."""
         keyed = self._start(day)
         network = where.network
-        who = f"cid:{client_id}\x1f{network}" if client_id else f"ip:{where.address}\x1f{network}"
-        person = keyed.copy()
-        person.update(who.encode("utf-8", "surrogatepass"))
-        net = keyed.copy()
-        net.update(f"net\x1f{network}".encode())
-        return Reporter(person.hexdigest(), net.hexdigest())
+        who = (f"cid:{client_id}\x1f{network}" if client_id else
+               f"ip:{where.address}\x1f{network}").encode("utf-8", "surrogatepass")
+        net = f"net\x1f{network}".encode()
+        hashes = []
+        for state in (keyed, self._gate):
+            for text in (who, net):
+                h = state.copy()
+                h.update(text)
+                hashes.append(h.hexdigest())
+        return Reporter(*hashes)

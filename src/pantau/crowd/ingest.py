@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
@@ -65,10 +67,11 @@ class Ingest:
         trusted_proxies: Sequence[Network],
         crowd: LocalCrowd | SharedCrowd,
         regions: Regions | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._hasher = Hasher(secret)
+        self._hasher = Hasher(secret, zone)
         self._proxies = Proxies(trusted_proxies)
         self._crowd = crowd
         self._regions = regions
@@ -92,6 +95,7 @@ class Ingest:
             trusted_proxies=settings.trusted_proxies,
             crowd=crowd,
             regions=Regions.from_settings(settings),
+            zone=ZoneInfo(settings.crowd_timezone),
         )
 
     def close(self) -> None:
@@ -125,7 +129,8 @@ class Ingest:
         # the stored time: each reading costs more than a microsecond through `Clock`.
         now = self._clock.now()
         seconds = now.timestamp()
-        who = self._hasher.reporter(now.date(), clean_client_id(client_id), where)
+        hasher = self._hasher
+        who = hasher.reporter(hasher.day_of(now, seconds), clean_client_id(client_id), where)
         crowd = self._crowd
         if isinstance(crowd, LocalCrowd):  # in memory nothing waits: called, not awaited
             wait, counted = crowd.decide(service, where, who, seconds)

@@ -10,9 +10,10 @@ of 256 clients on one server ran the pool out of connections (errors 500) and
 held it to 600 reports/s at 1.6 ms of CPU each (bench/ingest.py --redis).
 
 Redis sees no address: limit keys are keyed hashes (with the secret, not the day's
-salt, since an hour's budget may span midnight) and the gate's keys are the daily
-hashes that the reports table stores. One Redis server, or a primary with
-replicas; the script builds its keys, so Redis Cluster is not supported.
+salt, since an hour's budget may span midnight), and so are the gate's
+(`identity.Reporter.gate_reporter`, which the reports table does not store). One
+Redis server, or a primary with replicas; the script builds its keys, so Redis Cluster
+is not supported.
 
 Two limits of the design. The servers' clocks decide the windows, as one process's
 clock does in memory, so they must agree (NTP); a clock that steps back is given a
@@ -174,7 +175,7 @@ class SharedCrowd:
             raise SharedStateDown("Redis failed a moment ago")
         if len(self._pending) >= MAX_PENDING:
             raise SharedStateDown("too many reports are waiting for Redis")
-        report = (f"{now!r} {service} {who.reporter} {who.network} "
+        report = (f"{now!r} {service} {who.gate_reporter} {who.gate_network} "
                   f"{self._key(where.address)} {self._key(where.network)}")
         future: asyncio.Future[int] = loop.create_future()
         self._pending.append((report, future))
