@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from ipaddress import ip_address
 from zoneinfo import ZoneInfo
@@ -219,3 +220,20 @@ def test_the_detector_keeps_the_days_of_its_reporters(
     assert bool(alarms) is alarms_on_mondays
     assert all(a.weekday() == 0 and a.hour == 0 for a in alarms)
     assert new_scorer(load_settings()).zone == JAKARTA  # what the job and the demo run
+
+
+async def test_a_minute_waits_for_the_reports_taken_in_it_to_be_written(
+    crowd_store: Store,
+) -> None:
+    # The writer is busy (a slow transaction ahead, as in a surge), and a report taken
+    # at 11:00:59 is written only after 11:01:02, when minute 11:00 is rolled up: it was
+    # counted in no minute.
+    scorer = CrowdScorer(CountConfig())
+    scorer.last_minute = T0 - timedelta(minutes=1)
+    slow = asyncio.create_task(crowd_store.writer.submit(lambda conn: time.sleep(0.5)))
+    await asyncio.sleep(0.05)
+    taken = asyncio.create_task(crowd_store.add_report(_report(1, 59)))
+    await asyncio.sleep(0.05)
+    done = await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=1, seconds=3))
+    assert [(m.minute, m.reporters) for m in done] == [(T0, 1)]
+    assert taken.done() and slow.done()

@@ -39,7 +39,12 @@ WARM_UP = timedelta(days=7)
 MAX_CATCH_UP = timedelta(days=1)
 """After a long stop, older minutes are not rescored: they would only raise stale alarms."""
 COMMIT_GRACE_SECONDS = 2.0
-"""A minute is scored this long after it ends, so its last group commits have landed."""
+"""A minute is scored this long after it ends, so its last group commits have landed
+(other processes' too); this process's own are waited for (`SETTLE_SECONDS`)."""
+SETTLE_SECONDS = 30.0
+"""How long a minute waits for the reports this process has taken before it is rolled
+up: a report taken in a minute and written after the minute was scored was never
+counted in any."""
 PURGE_EVERY = timedelta(hours=1)
 REPEATS_WITHIN = timedelta(seconds=WINDOW_SECONDS)
 """A repeat adds details unless its reporter gave them this long before (the gate's window)."""
@@ -228,6 +233,7 @@ async def catch_up(
     if first > newest_complete:
         return []
     since = scorer.reads_from(first, services)
+    await store.settle_reports(SETTLE_SECONDS)
     counts = await store.rollup_counts(since, newest_complete + MINUTE, REPEATS_WITHIN)
     # In a thread: a surge's minute holds its networks, 100,000 and more, and the
     # windows' distinct counts walk them; on the event loop's thread every report and

@@ -226,6 +226,7 @@ class ReportsStoreMixin(StoreBase):
         super().__init__(*args, **kwargs)
         self._pending_reports: list[NewReport] = []
         self._report_futures: list[asyncio.Future[str]] = []
+        self._reports_writing: list[asyncio.Future[str]] = []
         self._report_insert = _ReportInsert(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
@@ -260,6 +261,7 @@ class ReportsStoreMixin(StoreBase):
             self._report_commit_at = loop.time()
             batch, self._pending_reports = self._pending_reports, []
             futures, self._report_futures = self._report_futures, []
+            self._reports_writing = futures
 
             def write(conn: Connection, batch: list[NewReport] = batch) -> None:
                 cursor = conn.connection.cursor()
@@ -278,6 +280,14 @@ class ReportsStoreMixin(StoreBase):
                 for report, future in zip(batch, futures, strict=True):
                     if not future.done():
                         future.set_result(report.id)
+
+    async def settle_reports(self, timeout: float) -> None:
+        """Wait until the reports this process has taken so far are written (or failed),
+        for at most `timeout` seconds: a minute is rolled up only once its reports are
+        in, however far behind the writes run in a surge."""
+        waiting = [*self._reports_writing, *self._report_futures]
+        if waiting:
+            await asyncio.wait(waiting, timeout=timeout)
 
     async def report_count(self, service: str | None = None) -> int:
         def q(conn: Connection) -> int:
