@@ -237,3 +237,19 @@ async def test_a_minute_waits_for_the_reports_taken_in_it_to_be_written(
     done = await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=1, seconds=3))
     assert [(m.minute, m.reporters) for m in done] == [(T0, 1)]
     assert taken.done() and slow.done()
+
+
+async def test_a_long_catch_up_counts_what_the_minutes_counted_live(crowd_store: Store) -> None:
+    # One reporter, counted at 11:00 and again at 11:50 (a voice anew after 30 minutes):
+    # scored in one catch-up after a stop, 11:50's details were taken for repeats of
+    # 11:00's, as "said before" reached across the whole span read.
+    for i, minute in enumerate((0, 50)):
+        at = T0 + timedelta(minutes=minute, seconds=10)
+        await crowd_store.add_report(_report(i, (at - T0).total_seconds(), "net-r1")._replace(
+            reporter="r1"))
+    scorer = CrowdScorer(CountConfig())
+    scorer.last_minute = T0 - timedelta(minutes=1)
+    done = await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=52, seconds=5))
+    at_50 = next(m for m in done if m.minute == T0 + timedelta(minutes=50))
+    assert (at_50.reporters, at_50.categories, at_50.texts) == (
+        1, {"website": 1}, {"502 bad gateway": 1})

@@ -234,7 +234,14 @@ async def catch_up(
         return []
     since = scorer.reads_from(first, services)
     await store.settle_reports(SETTLE_SECONDS)
-    counts = await store.rollup_counts(since, newest_complete + MINUTE, REPEATS_WITHIN)
+    # A minute at a time, as the job rolls them up when it keeps up: over a longer span
+    # "said before" and "holds a voice" would reach across all of it, not 30 minutes
+    # (a catch-up after a stop counted other details than the minutes had live).
+    counts: list[RollupCount] = []
+    minute = since
+    while minute <= newest_complete:
+        counts += await store.rollup_counts(minute, minute + MINUTE, REPEATS_WITHIN)
+        minute += MINUTE
     # In a thread: a surge's minute holds its networks, 100,000 and more, and the
     # windows' distinct counts walk them; on the event loop's thread every report and
     # page would wait for that (bench/minute_job.py). The scorer is this job's alone.
