@@ -64,6 +64,18 @@ def test_networks_are_slash_24_and_slash_48() -> None:
     assert origin(ip_address("::ffff:203.0.113.77")) == at("203.0.113.77")
 
 
+def test_a_hop_written_with_its_port_is_the_address() -> None:
+    # As some load balancers write X-Forwarded-For; else every client is the proxy.
+    proxies = Proxies(PROXY)
+    assert proxies.origin("127.0.0.1", "203.0.113.9:51234") == at("203.0.113.9")
+    assert proxies.origin("127.0.0.1", "198.51.100.1:80, 10.1.1.1:443") == at("198.51.100.1")
+    assert proxies.origin("127.0.0.1", "[2001:db8::1]:443") == at("2001:db8::1")
+    assert proxies.origin("127.0.0.1", "[2001:db8::1]") == at("2001:db8::1")
+    for malformed in ("203.0.113.9:", "203.0.113.9:x", "[2001:db8::1", "[2001:db8::1]x",
+                      "[nope]:1", "host:80"):
+        assert proxies.origin("127.0.0.1", malformed) == at("127.0.0.1"), malformed
+
+
 def test_a_proxy_seen_through_a_dual_stack_socket_is_still_trusted() -> None:
     # With PANTAU_HOST=:: the proxy 127.0.0.1 connects as ::ffff:127.0.0.1.
     proxies = Proxies(PROXY)

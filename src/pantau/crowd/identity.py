@@ -92,7 +92,11 @@ class Proxies:
         try:
             address = ip_address(text)
         except ValueError:
-            return None
+            # Some load balancers write the client's port too: 203.0.113.9:51234,
+            # [2001:db8::1]:443. Read as malformed, every client became the proxy and
+            # shared its rate limit.
+            host = _without_port(text)
+            return None if host is None else self._read(host, trust)
         if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
             # A dual-stack listener (PANTAU_HOST=::) sees IPv4 peers as ::ffff:a.b.c.d:
             # the same address, trusted as IPv4 and spelt so (Python before 3.13 spells
@@ -102,6 +106,15 @@ class Proxies:
             address.version == net.version and address in net for net in self._trusted
         )
         return origin(address), trusted
+
+
+def _without_port(text: str) -> str | None:
+    """The address of `address:port` or `[address]:port` (or `[address]`), else None."""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        return host if bracket and (not rest or (rest[0] == ":" and rest[1:].isdigit())) else None
+    host, colon, port = text.partition(":")
+    return host if colon and port.isdigit() and "." in host else None
 
 
 def network_of(address: Address) -> Network:

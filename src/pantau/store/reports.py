@@ -281,13 +281,13 @@ class ReportsStoreMixin(StoreBase):
                     if not future.done():
                         future.set_result(report.id)
 
-    async def settle_reports(self, timeout: float) -> None:
+    async def settle_reports(self, at_most: float) -> None:
         """Wait until the reports this process has taken so far are written (or failed),
-        for at most `timeout` seconds: a minute is rolled up only once its reports are
+        for at most `at_most` seconds: a minute is rolled up only once its reports are
         in, however far behind the writes run in a surge."""
         waiting = [*self._reports_writing, *self._report_futures]
         if waiting:
-            await asyncio.wait(waiting, timeout=timeout)
+            await asyncio.wait(waiting, timeout=at_most)
 
     async def report_count(self, service: str | None = None) -> int:
         def q(conn: Connection) -> int:
