@@ -163,3 +163,14 @@ async def test_one_voice_holds_across_midnight_and_the_hashes_change_at_night(
     night, after, morning, later = (r.reporter for r in rows)
     assert night != after and after == morning == later
     assert rows[0].network != rows[1].network
+
+
+async def test_a_form_for_a_service_not_in_the_catalog_is_answered_with_a_page(
+    crowd_store: Store,
+) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        r = await http.post("/api/v1/services/gone/reports", data={"category": "app"},
+                            params={"lang": "id"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Laporan tidak terkirim" in r.text and "tidak dikenal" in r.text

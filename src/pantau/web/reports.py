@@ -41,7 +41,7 @@ from pantau.crowd.validate import (
 from pantau.signals import Text
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded, WriterClosed
-from pantau.web.errors import UNKNOWN_SERVICE, Problem, unknown_service
+from pantau.web.errors import HOME, UNKNOWN_SERVICE, Problem, unknown_service
 from pantau.web.render import YEAR, reader_language, render
 
 log = logging.getLogger(__name__)
@@ -369,6 +369,9 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
         if headers:
             response.headers.update(headers)
         return response
+    if is_form:  # a form for a service no longer in the catalog: a page, as any other
+        return render(request, "error.html", status_code=exc.status_code,
+                      heading=REFUSED.get(lang), message=exc.sentence(lang), home=HOME.get(lang))
     return Response(exc.body(lang), exc.status_code, headers, media_type="application/json")
 
 
