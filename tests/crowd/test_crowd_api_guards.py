@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi import FastAPI
 
 from pantau.clock import FrozenClock
 from pantau.store import Store
+from pantau.web.reports import open_endpoint
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]
@@ -174,3 +176,30 @@ async def test_a_form_for_a_service_not_in_the_catalog_is_answered_with_a_page(
                             params={"lang": "id"})
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
     assert "Laporan tidak terkirim" in r.text and "tidak dikenal" in r.text
+
+
+async def test_a_restart_remembers_the_voices_of_the_last_half_hour(crowd_store: Store) -> None:
+    # In one process's memory (no Redis) the gate started empty at every start, and each
+    # reporter of the last half hour counted again.
+    clock = FrozenClock(T0)
+
+    def who(client_id: str, address: str = "203.0.113.5") -> dict[str, str]:
+        return {"X-Pantau-Client": client_id, "X-Forwarded-For": address}
+
+    async def post(app: FastAPI, headers: dict[str, str]) -> None:
+        async with client(app) as http:
+            assert (await http.post(URL, json={"category": "app"}, headers=headers)
+                    ).status_code == 202
+
+    before = make_app(crowd_store, clock, crowd_network_voices=2)
+    await post(before, who("cli-first-1"))
+    await post(before, who("cli-second"))  # the network's two voices are spent
+    clock.advance(10 * 60)
+    after = make_app(crowd_store, clock, crowd_network_voices=2)
+    await open_endpoint(after.state)  # as the app's start does
+    await post(after, who("cli-first-1"))
+    await post(after, who("cli-third-1"))
+    await post(after, who("cli-other-1", "198.51.100.7"))
+    clock.advance(21 * 60)  # 31 minutes after the first voices: they are free again
+    await post(after, who("cli-first-1"))
+    assert await _counted(crowd_store) == [True, True, False, False, True, True]

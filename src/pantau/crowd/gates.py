@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -78,6 +79,11 @@ class MemoryGate:
         # ingest path's own CPU in a profile).
         self._front = math.inf
 
+    @property
+    def window(self) -> float:
+        """Seconds a voice holds."""
+        return self._window
+
     def _expire(self, expired: float) -> None:
         """Forget a few of the entries from `expired` or before, the front ones."""
         seen_in, seen_keys, seen_at = self._seen_in, self._seen_keys, self._seen_at
@@ -100,8 +106,11 @@ class MemoryGate:
             seen_at[0] if seen_at else math.inf, since_at[0] if since_at else math.inf
         )
 
-    def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
-        """True if this report, at `now` (seconds), counts as a new voice."""
+    def admit(
+        self, service: str, reporter: str, network: str, now: float, used: int = 0
+    ) -> bool:
+        """True if this report, at `now` (seconds), counts as a new voice; `used`: the
+        network's voices already spent that this gate has not seen (`LocalCrowd`)."""
         if now > self._latest:
             self._latest = now
         else:
@@ -124,7 +133,7 @@ class MemoryGate:
         networks = self._networks[service][hash(network) % SHARDS]
         began = networks.since.get(network)
         voices = 0 if began is None or began <= expired else 1 + networks.more.get(network, 0)
-        if voices >= self._voices:
+        if voices + used >= self._voices:
             return False
         seen[reporter] = now
         self._seen_in.append(seen)
@@ -148,14 +157,44 @@ class LocalCrowd:
     """The rate limits, then the gate, in this process's memory.
 
     Called, not awaited: nothing here waits, and a coroutine per report costs the
-    ingest path more than the decision (bench/ingest.py)."""
+    ingest path more than the decision (bench/ingest.py).
+
+    A restarted process's memory is empty, and every reporter of the last half hour
+    would have been a new voice again. So it `recall`s the voices the reports table
+    holds from then, by the day's hashes stored there (the gate's own keys are never
+    stored), and asks them too until they are a window old."""
 
     def __init__(self, limiter: ReportLimiter, gate: MemoryGate) -> None:
         self._limiter = limiter
         self._gate = gate
+        self._window = gate.window
+        self._recalled_until = -math.inf
+        self._heard: dict[tuple[str, str], float] = {}
+        self._spent: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def recall(self, voices: Iterable[tuple[str, float, str, str]]) -> None:
+        """Take in the counted reports (service, Unix time, reporter, network; oldest
+        first) of the window before this process started."""
+        latest = -math.inf
+        for service, at, reporter, network in voices:
+            self._heard.setdefault((service, reporter), at)
+            since, spent = self._spent.get((service, network), (at, 0))
+            self._spent[service, network] = (since, spent + 1)
+            latest = max(latest, at)
+        self._recalled_until = latest + self._window
 
     def decide(self, service: str, where: Origin, who: Reporter, now: float) -> Decision:
         wait = self._limiter.check(where, now)
         if wait is not None:
             return Decision(wait, False)
-        return Decision(None, self._gate.admit(service, who.gate_reporter, who.gate_network, now))
+        used = 0
+        if now < self._recalled_until:
+            heard = self._heard.get((service, who.reporter))
+            if heard is not None and now - heard < self._window:
+                return Decision(None, False)
+            since, spent = self._spent.get((service, who.network), (0.0, 0))
+            used = spent if now - since < self._window else 0
+        elif self._heard:
+            self._heard, self._spent = {}, {}
+        counted = self._gate.admit(service, who.gate_reporter, who.gate_network, now, used)
+        return Decision(None, counted)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from pantau.clock import Clock
-from pantau.crowd.gates import LocalCrowd, MemoryGate
+from pantau.crowd.gates import WINDOW_SECONDS, LocalCrowd, MemoryGate
 from pantau.crowd.identity import Hasher, Network, Proxies, tokens
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.region import Regions
@@ -97,6 +97,14 @@ class Ingest:
             regions=Regions.from_settings(settings),
             zone=ZoneInfo(settings.crowd_timezone),
         )
+
+    async def recall(self) -> None:
+        """After a start, take in the voices of the gate's last window from the store, so
+        that a restart does not count its reporters again (in memory only: Redis keeps
+        them)."""
+        if isinstance(self._crowd, LocalCrowd):
+            since = self._clock.now() - timedelta(seconds=WINDOW_SECONDS)
+            self._crowd.recall(await self._store.voices_since(since))
 
     def close(self) -> None:
         """Let go of the GeoIP database (a memory map), if one is open."""

@@ -311,6 +311,19 @@ class ReportsStoreMixin(StoreBase):
 
         return await self.read(q)
 
+    async def voices_since(self, since: datetime) -> list[tuple[str, float, str, str]]:
+        """The counted reports from `since` on, oldest first: (service, Unix time,
+        reporter, network), what the one-voice gate held of them before a restart."""
+
+        def q(conn: Connection) -> list[tuple[str, float, str, str]]:
+            c = reports.c
+            stmt = (select(c.service, c.at, c.reporter, c.network)
+                    .where(c.at >= since, c.counted).order_by(c.at))
+            return [(r.service, aware(r.at).timestamp(), r.reporter, r.network)
+                    for r in conn.execute(stmt)]
+
+        return await self.read(q)
+
     async def rollup_rows(
         self, since: datetime, until: datetime, repeats_within: timedelta
     ) -> list[ReportRow]:

@@ -59,6 +59,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.store.start()
         await runtime.store.sync_catalog(runtime.catalog, runtime.clock.now())
+        await reports.open_endpoint(app.state)
         tasks = [asyncio.create_task(_run_job(job, runtime)) for job in jobs]
         try:
             yield

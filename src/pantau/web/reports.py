@@ -207,6 +207,12 @@ def _endpoint(state: Any) -> _Endpoint:
     return endpoint
 
 
+async def open_endpoint(state: Any) -> None:
+    """Open the report endpoint at start, with the voices heard before it (`Ingest.recall`):
+    opened by the first report instead, a restart would count its reporters again."""
+    await _endpoint(state).ingest.recall()
+
+
 def close(state: Any) -> None:
     """Release what the report endpoint holds, at shutdown; a later report opens it anew."""
     endpoint: _Endpoint | None = getattr(state, "crowd_endpoint", None)
