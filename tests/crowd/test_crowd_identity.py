@@ -124,6 +124,10 @@ def test_report_validation() -> None:
     bare = decode_report(b'{"category": "app", "region": " ", "text": "\\u0000"}')
     assert bare.region is None and bare.text is None
     assert decode_report(b'{"category": "app", "text": "%b"}' % (b"x" * 280)).text == "x" * 280
+    # What must fit is the text kept, once its control characters are gone.
+    kept = decode_report(b'{"category": "app", "text": "%b\\u0007"}' % (b"x" * 280))
+    assert kept.text == "x" * 280
+    assert decode_report(b'{"category": "app", "region": "sg"}').region == "SG"
     for body, field in (
         (b'{"category": "coffee"}', "category"),
         (b'{"category": 5}', "category"),
@@ -131,6 +135,10 @@ def test_report_validation() -> None:
         (b'{"category": "app", "text": "%b"}' % (b"x" * 281), "text"),
         (b'{"category": "app", "text": 5}', "text"),
         (b'{"category": "app", "region": "Jakarta"}', "region"),
+        # Codes left for private use, which name no place ("unknown" to CDNs).
+        (b'{"category": "app", "region": "XX"}', "region"),
+        (b'{"category": "app", "region": "ZZ-AB"}', "region"),
+        (b'{"category": "app", "region": "QM"}', "region"),
         (b'{"category": "app", "extra": 1}', "extra"),
         (b'["website"]', ""),
     ):

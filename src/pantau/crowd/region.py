@@ -23,13 +23,11 @@ from typing import TYPE_CHECKING, Any
 import maxminddb
 
 from pantau.crowd.identity import Network, Origin
+from pantau.crowd.validate import COUNTRY
 
 if TYPE_CHECKING:
     from pantau.settings import Settings
 
-# ISO 3166-1 alpha-2 less the user-assigned codes, which CDNs and databases use for
-# "unknown" (XX, ZZ) or private uses: they name no place.
-_COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
 # The part after the dash in ISO 3166-2: one to three letters or digits.
 _SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
 
@@ -67,7 +65,7 @@ def join(country: object, subdivision: object) -> str | None:
     if not isinstance(country, str):
         return None
     country = country.strip().upper()
-    if not _COUNTRY.fullmatch(country):
+    if not COUNTRY.fullmatch(country):
         return None
     if isinstance(subdivision, str):
         subdivision = subdivision.strip().upper()

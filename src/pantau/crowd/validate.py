@@ -25,7 +25,10 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-_REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
+"""ISO 3166-1 alpha-2 less the user-assigned codes, which CDNs and databases use for
+"unknown" (XX, ZZ) or private uses: they name no place."""
+_REGION = re.compile(rf"{COUNTRY.pattern}(-[A-Z0-9]{{1,3}})?")
 
 
 class BadField(ValueError):
@@ -58,11 +61,12 @@ class ReportIn(msgspec.Struct, forbid_unknown_fields=True):
             self.region = region or None
         if self.text is not None:
             text = self.text.strip()
+            if not text.isprintable():  # printable: no Other (C*) characters, the usual case
+                # Control characters have no place in an error message and break displays;
+                # what is left is what must fit.
+                text = "".join(c for c in text if unicodedata.category(c)[0] != "C").strip()
             if len(text) > MAX_TEXT:
                 raise BadField("text")
-            if not text.isprintable():  # printable: no Other (C*) characters, the usual case
-                # Control characters have no place in an error message and break displays.
-                text = "".join(c for c in text if unicodedata.category(c)[0] != "C")
             self.text = text or None
 
 
