@@ -135,7 +135,7 @@ async def test_html_form_redirects_to_a_thank_you(crowd_store: Store) -> None:
     async with client(app) as http:
         r = await http.post(URL, data={"category": "payments", "text": "Error 1020", "region": ""})
         assert r.status_code == 303
-        assert r.headers["location"] == "/services/chatgpt/reported"
+        assert r.headers["location"] == "/services/chatgpt/reported?lang=en"
         page = await http.get(r.headers["location"], params={"lang": "id"})
         assert page.status_code == 200 and "Terima kasih" in page.text
         bad = await http.post(URL, data={"category": "coffee"})

@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 
 from pantau.clock import FrozenClock
+from pantau.crowd.validate import Category
 from pantau.store import Store
+from pantau.web.page_text import CATEGORY
 from pantau.web.reports import open_endpoint
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
@@ -203,3 +205,36 @@ async def test_a_restart_remembers_the_voices_of_the_last_half_hour(crowd_store:
     clock.advance(21 * 60)  # 31 minutes after the first voices: they are free again
     await post(after, who("cli-first-1"))
     assert await _counted(crowd_store) == [True, True, False, False, True, True]
+
+
+async def test_every_problem_a_report_may_name_is_offered_and_named_in_both_languages(
+    crowd_store: Store,
+) -> None:
+    # payments and messages were taken from the API and the CLI, but the page had no
+    # words for them (it showed their bare codes, in English on the Indonesian page too)
+    # and the form did not offer them.
+    assert list(CATEGORY) == [c.value for c in Category]
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        for lang in ("en", "id"):
+            page = (await http.get("/services/chatgpt", params={"lang": lang})).text
+            for category in Category:
+                label = CATEGORY[category.value].get(lang)
+                assert f'name="category" value="{category.value}"' in page
+                assert f"> {label}</label>" in page
+    assert (CATEGORY["payments"].get("id"), CATEGORY["messages"].get("id")) == (
+        "Pembayaran", "Pesan")
+
+
+async def test_the_form_keeps_the_readers_language_without_cookies(crowd_store: Store) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        page = (await http.get("/services/chatgpt", params={"lang": "id"})).text
+        action = page.split('id="report-form"')[1].split('action="')[1].split('"')[0]
+        http.cookies.clear()
+        sent = await http.post(action, data={"category": "app"},
+                               headers={"Accept-Language": "en"})
+        http.cookies.clear()
+        thanks = await http.get(sent.headers["location"], headers={"Accept-Language": "en"})
+    assert action == "/api/v1/services/chatgpt/reports?lang=id"
+    assert sent.status_code == 303 and "Terima kasih" in thanks.text

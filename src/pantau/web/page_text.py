@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pantau.crowd.validate import Category
 from pantau.incidents.model import VantageBox
 from pantau.signals import Layer, ServiceState, Text
 
@@ -34,12 +35,15 @@ LAYER = {
 }
 
 CATEGORY = {
-    "website": Text("Website", "Situs web"),
-    "app": Text("App", "Aplikasi"),
-    "login": Text("Login", "Login"),
-    "api": Text("API", "API"),
-    "other": Text("Other", "Lainnya"),
+    Category.WEBSITE.value: Text("Website", "Situs web"),
+    Category.APP.value: Text("App", "Aplikasi"),
+    Category.LOGIN.value: Text("Login", "Login"),
+    Category.API.value: Text("API", "API"),
+    Category.PAYMENTS.value: Text("Payments", "Pembayaran"),
+    Category.MESSAGES.value: Text("Messages", "Pesan"),
+    Category.OTHER.value: Text("Other", "Lainnya"),
 }
+"""Every problem a report may name (`Category`), in the order the form offers them."""
 
 BOX = {
     True: Text("Working", "Berfungsi"),

@@ -284,7 +284,9 @@ async def post_report(request: Request, slug: str) -> Response:
         response = _refused(request, service, exc, is_form)
     else:
         if is_form:
-            response = RedirectResponse(f"/services/{slug}/reported", status_code=303)
+            # The reader's language carried on, for a browser that keeps no cookie.
+            response = RedirectResponse(
+                f"/services/{slug}/reported?lang={reader_language(request)}", status_code=303)
         else:
             response = JSONResponse({"id": report_id}, status_code=202)
     if new_client is not None:
