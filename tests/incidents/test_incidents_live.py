@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from incident_factories import all_ok, crowd, minute
@@ -139,6 +139,19 @@ async def test_streams_of_one_service_and_zone_share_one_loading_of_its_view(
     await _fuse(store, engine, 1)
     await hub._refresh()
     assert await hub.shared_view(key, load) == {"load": 4}
+
+
+async def test_a_view_is_loaded_again_each_minute_though_nothing_new_is_fused(
+    store: Store,
+) -> None:
+    # Whether the data have gone stale changes with the time alone: a page left open
+    # must hear it even when fusion has stopped and no version changes.
+    hub, load = LiveHub(store), _Loads()
+    key = ("chatgpt", "UTC", None)
+    at = minute(0)
+    assert await hub.shared_view(key, load, at) == {"load": 1}
+    assert await hub.shared_view(key, load, at + timedelta(seconds=59)) == {"load": 1}
+    assert await hub.shared_view(key, load, at + timedelta(minutes=1)) == {"load": 2}
 
 
 async def test_a_view_that_failed_to_load_is_loaded_again(store: Store) -> None:

@@ -38,6 +38,7 @@ class LiveHub:
         self._listeners = 0
         self._task: asyncio.Task[None] | None = None
         self._views: dict[Hashable, asyncio.Future[dict[str, Any]]] = {}
+        self._views_minute: datetime | None = None
 
     async def _refresh(self) -> None:
         versions = await self.store.state_versions()
@@ -84,11 +85,20 @@ class LiveHub:
                 self._task = None
 
     async def shared_view(
-        self, key: Hashable, load: Callable[[], Awaitable[dict[str, Any]]]
+        self, key: Hashable, load: Callable[[], Awaitable[dict[str, Any]]],
+        now: datetime | None = None,
     ) -> dict[str, Any]:
         """The view `load` gives, loaded once for every stream asking with `key` (which
         names the service, the reader's zone and the version seen) until the versions
-        change. A loading that fails is not kept: the next stream to ask loads anew."""
+        change, or the minute of `now` does: a view also says whether its data have gone
+        stale, which comes with no new version (kept until then, a page left open said
+        "down" for ever once fusion stopped). A loading that fails is not kept: the next
+        stream to ask loads anew."""
+        if now is not None:
+            minute = now.replace(second=0, microsecond=0)
+            if minute != self._views_minute:
+                self._views_minute = minute
+                self._views.clear()
         view = self._views.get(key)
         if view is None:
             view = self._views[key] = asyncio.ensure_future(load())

@@ -127,7 +127,8 @@ async def service_events(request: Request, service: ServiceDep,
         async with hub.listening():
             while not await request.is_disconnected():
                 seen = hub.versions.get(service.slug)
-                body = await hub.shared_view((service.slug, reader_zone.key, seen), load)
+                body = await hub.shared_view((service.slug, reader_zone.key, seen), load,
+                                             request.app.state.clock.now())
                 key = json.dumps([body["at"], body["state"], body["layer"], body["incident"]],
                                  sort_keys=True)
                 if key != last:
