@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from incident_app import chatgpt_outage, runtime
-from incident_factories import all_ok, crowd, minute
+from incident_factories import all_ok, cf_502, crowd, minute
 
 from pantau.clock import FrozenClock
 from pantau.incidents.engine import FusionEngine, ServiceInput
@@ -72,7 +72,7 @@ def test_service_page_in_both_languages(client: TestClient) -> None:
         "You", "CDN", "Host", "Crowd"]
     assert "box-ok" in summary.split("CDN")[0] and "60 reports a minute" in summary
     assert summary.count("box-bad") == 2  # the Host box and the crowd
-    assert 'action="/api/v1/services/chatgpt/reports"' in html
+    assert 'action="/api/v1/services/chatgpt/reports?lang=en"' in html
     assert len(en.content) < 100_000
     # Links may leave the site; nothing the page loads may come from elsewhere.
     assert 'src="http' not in html and 'stylesheet" href="http' not in html
@@ -198,3 +198,32 @@ def test_status_api_times_default_to_the_operators_zone(tmp_path: Path) -> None:
         app_client.portal.call(chatgpt_outage, rt.store)  # type: ignore[union-attr]
         body = app_client.get("/api/v1/services/chatgpt/status").json()
     assert "since 19:33 WITA" in body["verdict"]["en"]
+
+
+def test_the_incidents_api_filters_by_state_before_the_limit(sqlite_url: str) -> None:
+    # Discord's outage ended; ChatGPT's, newer, is open: asked for one resolved incident,
+    # the API took the newest one first and then filtered it away.
+    async def fuse(store: Any) -> None:
+        engine = FusionEngine()
+        for n in range(30):
+            at = minute(n)
+            inputs = [
+                ServiceInput("discord", "Discord", "cloudflare", crowd(at, service="discord"),
+                             cf_502(at, service="discord") if 2 <= n < 8
+                             else all_ok(at, "discord"), None),
+                ServiceInput("chatgpt", "ChatGPT", "cloudflare", crowd(at),
+                             cf_502(at) if n >= 20 else all_ok(at), None),
+            ]
+            moved = engine.step(at, inputs)
+            await store.save_fusion(at, list(moved.assessments.values()), dict(moved.incidents),
+                                    moved.changed, moved.events)
+
+    rt = runtime(sqlite_url, FrozenClock(minute(30)))
+    with TestClient(create_app(rt)) as client:
+        client.portal.call(fuse, rt.store)  # type: ignore[union-attr]
+        newest = client.get("/api/v1/incidents", params={"limit": 1}).json()
+        resolved = client.get("/api/v1/incidents", params={"state": "resolved", "limit": 1})
+        still = client.get("/api/v1/incidents", params={"state": "open", "limit": 1}).json()
+    assert [i["service"] for i in newest] == ["chatgpt"]
+    assert [i["service"] for i in resolved.json()] == ["discord"]
+    assert [i["service"] for i in still] == ["chatgpt"]

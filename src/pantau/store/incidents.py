@@ -117,8 +117,10 @@ class IncidentStoreMixin:
         return await self.read(q)
 
     async def recent_incidents(self, *, service: str | None = None, limit: int = 50,
-                               before: datetime | None = None) -> list[Incident]:
-        """Newest first; `service` also matches shared incidents that link it."""
+                               before: datetime | None = None,
+                               is_open: bool | None = None) -> list[Incident]:
+        """Newest first; `service` also matches shared incidents that link it; `is_open`
+        keeps only the open (True) or the resolved (False) ones, before the limit."""
 
         def q(conn: Connection) -> list[Incident]:
             stmt = select(incidents.c.data).order_by(incidents.c.started_at.desc(),
@@ -131,6 +133,9 @@ class IncidentStoreMixin:
                                       incidents.c.id.in_(linked)))
             if before is not None:
                 stmt = stmt.where(incidents.c.started_at < utc(before))
+            if is_open is not None:
+                resolved_at = incidents.c.resolved_at
+                stmt = stmt.where(resolved_at.is_(None) if is_open else resolved_at.is_not(None))
             return [incident_in(r.data) for r in conn.execute(stmt)]
 
         return await self.read(q)

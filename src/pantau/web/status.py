@@ -89,9 +89,8 @@ async def list_incidents(request: Request, catalog: CatalogDep,
                          limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
     if service is not None and catalog.get(service) is None:
         raise unknown_service(service)
-    found = await _store(request).recent_incidents(service=service, limit=limit)
-    if state is not None:
-        found = [i for i in found if i.open == (state == "open")]
+    is_open = None if state is None else state == "open"
+    found = await _store(request).recent_incidents(service=service, limit=limit, is_open=is_open)
     return [incident_out(i) for i in found]
 
 
