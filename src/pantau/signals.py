@@ -62,6 +62,12 @@ class Text:
         return self.id if language.startswith("id") else self.en
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """`n` and the English noun for it, singular for 1 ("1 report", "3 reports");
+    Indonesian leaves its nouns as they are."""
+    return f"{n} {one if n == 1 else many}"
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeVerdict:
     """One probe's result, classified (written by `pantau.probes`)."""

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pantau.signals import Layer, ServiceState
+from pantau.store.incidents import MinuteRow
 from pantau.web.chart import BUCKET, LEFT, SPAN, WIDTH, report_chart
 
 TICK = re.compile(r'<text x="([\d.]+)" y="\d+" text-anchor="middle">(\d\d)[:.](\d\d)</text>')
@@ -34,3 +36,13 @@ def test_each_tick_is_drawn_at_the_time_it_names(zone: str, now: datetime, lang:
         shown = (drawn_at + timedelta(seconds=30)).replace(second=0, microsecond=0).astimezone(tz)
         assert (f"{shown:%H}", f"{shown:%M}") == (hour, minute)
         assert int(hour) % 3 == 0 and minute == "00"
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "10M"), ("id", "10\u00a0jt")])
+def test_a_surges_count_fits_left_of_the_plot(lang: str, label: str) -> None:
+    now = datetime(2026, 5, 1, 9, 20, tzinfo=UTC)
+    surge = MinuteRow(now - timedelta(minutes=30), ServiceState.OUTAGE, Layer.ORIGIN,
+                      10_000_000, 50.0, {}, {}, {})
+    svg = report_chart([surge], now, ZoneInfo("Asia/Jakarta"), lang)
+    axis = re.findall(r'<text x="2" y="\d+">([^<]*)</text>', svg)
+    assert axis == [label, "0"]

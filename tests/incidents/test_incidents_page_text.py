@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pantau.incidents.model import VantageBox
-from pantau.signals import Layer
+from pantau.signals import Layer, counted
 from pantau.web.page_text import summary_boxes
 
 
@@ -31,3 +31,13 @@ def test_the_majority_of_those_that_know_decides() -> None:
     seen = words([box("a", None, None)])
     assert seen["Host"] == (None, "Not reached", "Tidak tercapai")
     assert words([])["You"] == (None, "Not reached", "Tidak tercapai")
+
+
+def test_one_report_is_one_report() -> None:
+    crowd = {label.en: said for label, _, _, said in summary_boxes([], 1, 3.0, surge=False)}
+    assert (crowd["Crowd"].en, crowd["Crowd"].id) == (
+        "1 report a minute (usually 3.0)", "1 laporan per menit (biasanya 3,0)")
+    many = {label.en: said for label, _, _, said in summary_boxes([], 4, 3.0, surge=False)}
+    assert many["Crowd"].en.startswith("4 reports a minute")
+    assert [counted(n, "minute", "minutes") for n in (0, 1, 2)] == [
+        "0 minutes", "1 minute", "2 minutes"]

@@ -29,6 +29,7 @@ from pantau.signals import (
     ProbeVerdict,
     ServiceState,
     Text,
+    counted,
 )
 
 # Crowd categories that point at one feature rather than the whole service.
@@ -150,7 +151,7 @@ def _feature(categories: Counter[str], config: FusionConfig) -> str | None:
 def _crowd_evidence(crowd: CrowdMinute) -> Text:
     usual = f"{crowd.expected:.1f}" if crowd.expected < 10 else f"{crowd.expected:.0f}"
     return Text(
-        f"{crowd.reporters} people reported problems in the last minute "
+        f"{counted(crowd.reporters, 'person', 'people')} reported problems in the last minute "
         f"(about {usual} expected)",
         f"{crowd.reporters} orang melaporkan masalah dalam satu menit terakhir "
         f"(biasanya sekitar {usual.replace('.', ',')})",

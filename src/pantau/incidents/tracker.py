@@ -20,7 +20,7 @@ from pantau.incidents.model import (
     Tracking,
 )
 from pantau.official.words import status_words
-from pantau.signals import OfficialStatus, ServiceState, Text
+from pantau.signals import OfficialStatus, ServiceState, Text, counted
 
 _SEVERITY = {
     ServiceState.OPERATIONAL: 0,
@@ -184,7 +184,7 @@ def _official(inc: Incident, a: Assessment, official: OfficialStatus | None,
         inc = replace(inc, official_ack_at=ack)
         events.append(IncidentEvent(
             inc.id, a.at, EventKind.OFFICIAL, a.state, a.layer,
-            Text(f"{words.en}, {late} minutes after the problems started",
+            Text(f"{words.en}, {counted(late, 'minute', 'minutes')} after the problems started",
                  f"{words.id}, {late} menit setelah gangguan dimulai"),
         ))
     elif set(_seen(official, ())) - set(prev.official_seen):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 
+from babel.numbers import format_compact_decimal
+
 from pantau.incidents.timefmt import clock_time
 from pantau.signals import ServiceState, Text
 from pantau.store.incidents import MinuteRow
@@ -77,7 +79,7 @@ def report_chart(rows: Sequence[MinuteRow], now: datetime, tz: tzinfo, lang: str
         f'<title id="chart-title">{escape(title)}</title>'
         f'<desc id="chart-desc">{escape(desc)}</desc>'
         f'<g font-size="11" fill="#4a4a4a">'
-        f'<text x="2" y="{TOP + 10}">{top / 1.1:.0f}</text>'
+        f'<text x="2" y="{TOP + 10}">{escape(_short(top / 1.1, lang))}</text>'
         f'<text x="2" y="{TOP + PLOT_H}">0</text>{"".join(ticks)}</g>'
         f'<line x1="{LEFT}" y1="{y(0):.1f}" x2="{WIDTH - 4}" y2="{y(0):.1f}" '
         f'stroke="#767676"/>'
@@ -89,6 +91,13 @@ def report_chart(rows: Sequence[MinuteRow], now: datetime, tz: tzinfo, lang: str
         f'{escape(legend_r)}</text><text x="{LEFT + 6}" y="{TOP + 26}" fill="#1a1a1a">'
         f'{escape(legend_e)}</text></g></svg>'
     )
+
+
+def _short(value: float, lang: str) -> str:
+    """A count short enough for the axis left of the plot: 1.2K, 45 rb, 10M; a surge's
+    eight digits ran over the plot."""
+    return format_compact_decimal(round(value), format_type="short", locale=lang,
+                                  fraction_digits=1)
 
 
 def hour_ticks(start: datetime, tz: tzinfo, every: int = 3) -> list[datetime]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pantau.crowd.validate import Category
 from pantau.incidents.model import VantageBox
-from pantau.signals import Layer, ServiceState, Text
+from pantau.signals import Layer, ServiceState, Text, counted
 
 STATE = {
     ServiceState.OPERATIONAL: Text("working", "normal"),
@@ -86,6 +86,6 @@ def summary_boxes(boxes: Sequence[VantageBox], reporters: int, expected: float,
         (Text("Host", "Host"), *host, Text("", "")),
         (Text("Crowd", "Laporan warga"), not surge,
          Text("Surge", "Lonjakan") if surge else Text("Normal", "Normal"),
-         Text(f"{reporters} reports a minute (usually {usual_en})",
+         Text(f"{counted(reporters, 'report', 'reports')} a minute (usually {usual_en})",
               f"{reporters} laporan per menit (biasanya {usual_en.replace('.', ',')})")),
     ]

@@ -38,7 +38,7 @@ from pantau.crowd.validate import (
     decode_form,
     decode_report,
 )
-from pantau.signals import Text
+from pantau.signals import Text, counted
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded, WriterClosed
 from pantau.web.errors import HOME, UNKNOWN_SERVICE, Problem, unknown_service
@@ -75,7 +75,7 @@ FORM_REASONS = {
         "banyak 280 karakter.",
     ),
     429: Text(
-        "Too many reports from your network. Please try again in {wait} seconds.",
+        "Too many reports from your network. Please try again in {seconds}.",
         "Terlalu banyak laporan dari jaringan Anda. Coba lagi dalam {wait} detik.",
     ),
     503: Text(
@@ -371,7 +371,8 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
                 or FORM_REASONS.get(exc.status_code, FORM_REASONS[400])
             )
             .get(lang)
-            .format(wait=exc.retry_after),
+            .format(wait=exc.retry_after,
+                    seconds=counted(exc.retry_after or 1, "second", "seconds")),
             back=BACK.get(lang),
         )
         if headers:
