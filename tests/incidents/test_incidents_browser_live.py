@@ -46,5 +46,7 @@ async def test_a_live_minute_updates_state_and_layer_in_the_readers_words(
                 arg=before, timeout=15_000)
             assert await page.inner_text("#state") == "normal"
             assert await page.inner_text("#layer") == "tidak ada masalah"
+            # The time in the words the page was rendered in, not the browser's format.
+            assert await page.inner_text("#checked") == "18.36 WIB"
         finally:
             await browser.close()

@@ -80,6 +80,10 @@ def test_service_page_in_both_languages(client: TestClient) -> None:
     assert '<html lang="id">' in idn and "ChatGPT sedang down untuk semua orang sejak 18.33 WIB" \
         in idn
     assert "Situs web" in idn
+    # "checked" in the verdict's words, which the live updates repeat (the status API's).
+    status = client.get("/api/v1/services/chatgpt/status", params={"tz": "Asia/Jakarta"}).json()
+    assert status["checked"] == {"en": "18:35 WIB", "id": "18.35 WIB"}
+    assert '<span id="checked" data-at="2025-01-23T11:35:00+00:00">18.35 WIB</span>' in idn
 
 
 def test_incident_and_history_pages(client: TestClient) -> None:

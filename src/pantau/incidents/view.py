@@ -14,6 +14,7 @@ from typing import Any
 from pantau.incidents.advice import advise
 from pantau.incidents.codec import assessment_out, incident_out, text_out
 from pantau.incidents.model import Advice, Assessment, Incident, Scope
+from pantau.incidents.timefmt import clock_time
 from pantau.incidents.verdict import verdict
 from pantau.signals import Layer, OfficialStatus, ServiceState, Text
 
@@ -32,6 +33,9 @@ class ServiceView:
     past: tuple[int, ...]
     verdict: Text
     advice: tuple[Advice, ...]
+    checked: Text
+    """When the verdict was fused, as the verdict says times ("18:33 WIB", with the date
+    if not today): the page and its live updates show it in the same words."""
 
     @property
     def state(self) -> ServiceState:
@@ -60,6 +64,7 @@ def build_view(slug: str, name: str, stored: tuple[Assessment, Incident | None] 
         official=official, past=tuple(past),
         verdict=verdict(a, incident, official, past, name, tz, shared),
         advice=advise(a, incident, official, past, name, tz),
+        checked=clock_time(a.at, tz, now),
     )
 
 
@@ -92,7 +97,8 @@ def view_json(v: ServiceView) -> dict[str, Any]:
         "service": v.slug, "name": v.name, "at": a["at"], "state": a["state"],
         "layer": a["layer"], "scope": a["scope"], "region": a["region"],
         "feature": a["feature"],
-        "verdict": text_out(v.verdict), "cause": a["cause"], "evidence": a["evidence"],
+        "verdict": text_out(v.verdict), "checked": text_out(v.checked),
+        "cause": a["cause"], "evidence": a["evidence"],
         "incident": incident_out(v.incident) if v.incident else None,
         "shared_incident": incident_out(v.shared) if v.shared else None,
         "advice": [advice_out(x) for x in v.advice],

@@ -37,8 +37,9 @@
     var checked = document.getElementById("checked");
     if (checked && checked.dataset.at !== s.at) {
       checked.dataset.at = s.at;
-      checked.textContent = new Date(s.at).toLocaleString(lang === "id" ? "id-ID" : "en-GB",
-        {timeZone: tz, dateStyle: "short", timeStyle: "short"});
+      // In the server's words, as the page was rendered: the browser's own formats put
+      // day and month the other way round, without the zone.
+      checked.textContent = s.checked[lang];
     }
     fill("evidence", s.evidence.map(function (e) { return [e[lang], null]; }));
     fill("advice", s.advice.map(function (a) { return [a.text[lang], a.url]; }));
