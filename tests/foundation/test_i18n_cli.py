@@ -43,7 +43,9 @@ def test_every_template_message_is_in_the_catalogue() -> None:
     ("header", "requested", "expected"),
     [("id-ID,id;q=0.9", None, "id"), ("fr, en;q=0.5", None, "en"), ("de", None, "en"),
      ("en;q=0.4, id;q=0.8", None, "id"), ("ms-MY", None, "id"), ("id", "en", "en"),
-     (None, "xx", "en"), ("en;q=abc, id", None, "id")],
+     (None, "xx", "en"), ("en;q=abc, id", None, "id"),
+     # q=0 refuses a language; a tag refused is never chosen for its being known.
+     ("fr-FR, id;q=0", None, "en"), ("id;q=0, en;q=0", None, "en"), ("id;q=0.0", None, "en")],
 )
 def test_language_negotiation(header: str | None, requested: str | None, expected: str) -> None:
     assert negotiate(header, requested) == expected

@@ -231,3 +231,11 @@ def test_the_incidents_api_filters_by_state_before_the_limit(sqlite_url: str) ->
     assert [i["service"] for i in newest] == ["chatgpt"]
     assert [i["service"] for i in resolved.json()] == ["discord"]
     assert [i["service"] for i in still] == ["chatgpt"]
+
+
+def test_a_language_pantau_does_not_have_leaves_the_readers_choice(client: TestClient) -> None:
+    client.cookies.set("pantau_lang", "id")
+    page = client.get("/services/chatgpt", params={"lang": "fr"},
+                      headers={"Accept-Language": "en"})
+    assert '<html lang="id">' in page.text
+    assert "set-cookie" not in page.headers or "pantau_lang" not in page.headers["set-cookie"]

@@ -49,6 +49,8 @@ def negotiate(accept_language: str | None, requested: str | None = None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 continue
+            if not quality > 0:  # q=0: "not this one" (RFC 9110, 12.4.2)
+                continue
         primary = tag.strip().lower().split("-")[0]
         if primary == "ms":  # Malay readers understand Indonesian better than English
             primary = "id"

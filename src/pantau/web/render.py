@@ -23,7 +23,9 @@ YEAR = 365 * 24 * 3600
 
 
 def reader_language(request: Request) -> str:
-    requested = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    # A language pantau does not have (?lang=fr) is no choice: the one remembered stands.
+    asked = request.query_params.get("lang")
+    requested = asked if asked in LANGUAGES else request.cookies.get(LANG_COOKIE)
     return negotiate(request.headers.get("accept-language"), requested)
 
 
