@@ -80,6 +80,8 @@ def test_service_page_in_both_languages(client: TestClient) -> None:
     assert '<html lang="id">' in idn and "ChatGPT sedang down untuk semua orang sejak 18.33 WIB" \
         in idn
     assert "Situs web" in idn
+    # What the report form's script says when no answer comes, in the reader's words.
+    assert "pantau tidak dapat dihubungi" in idn and "pantau could not be reached" in html
     # "checked" in the verdict's words, which the live updates repeat (the status API's).
     status = client.get("/api/v1/services/chatgpt/status", params={"tz": "Asia/Jakarta"}).json()
     assert status["checked"] == {"en": "18:35 WIB", "id": "18.35 WIB"}

@@ -65,7 +65,9 @@
           if (r.ok) { out.textContent = named.thanks; form.reset(); return; }
           return r.json().then(function (j) { out.textContent = named.failed + " " + j.detail; });
         })
-        .catch(function (err) { out.textContent = named.failed + " " + err; });
+        // No answer, or one that is not pantau's (a proxy's error page): the browser's own
+        // message ("TypeError: Failed to fetch") is in its language, not the reader's.
+        .catch(function () { out.textContent = named.failed + " " + named.unreachable; });
     });
   }
 })();
