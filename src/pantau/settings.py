@@ -7,6 +7,7 @@ names a file whose contents are used (the Docker/Kubernetes secrets convention).
 from __future__ import annotations
 
 import os
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pantau.crowd.region import open_database
 
 DEFAULT_DATABASE = "sqlite:///pantau.db"
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+"""What a browser sends as Origin: scheme and host (and port), no path."""
 _PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker that is refused outside development
+
+
+def _commas(value: Any) -> Any:
+    """A comma-separated setting as its list of parts (other values as they are)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class SettingsError(ValueError):
@@ -75,6 +85,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="peers whose X-Forwarded-For is believed, comma-separated networks",
     )
+    report_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="other sites whose pages may send reports with a form, comma-separated "
+        "origins such as https://status.example.com (reports from any other site's page "
+        "are refused)",
+    )
     report_queue_size: int = Field(10_000, ge=1, description="pending writes before 503")
     report_limit_address: str = Field(
         "6/minute;30/hour", description="reports one client address may send (limits syntax)"
@@ -124,18 +140,26 @@ class Settings(BaseSettings):
     @field_validator("resolvers", "vantage_targets", mode="before")
     @classmethod
     def _split_resolvers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _commas(value)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
+        value = _commas(value)
         if isinstance(value, list):
             return [ip_network(item, strict=False) if isinstance(item, str) else item
                     for item in value]
+        return value
+
+    @field_validator("report_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        value = _commas(value)
+        if isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str) or not _ORIGIN.fullmatch(item):
+                    raise ValueError(f"{item!r} is not an origin such as https://status.example.com")
+            return [item.lower() for item in value]
         return value
 
     @field_validator("database")

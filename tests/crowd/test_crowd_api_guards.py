@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from pantau.clock import FrozenClock
 from pantau.crowd.validate import Category
+from pantau.settings import SettingsError, load_settings
 from pantau.store import Store
 from pantau.web.page_text import CATEGORY
 from pantau.web.reports import open_endpoint
@@ -238,3 +239,25 @@ async def test_the_form_keeps_the_readers_language_without_cookies(crowd_store: 
         thanks = await http.get(sent.headers["location"], headers={"Accept-Language": "en"})
     assert action == "/api/v1/services/chatgpt/reports?lang=id"
     assert sent.status_code == 303 and "Terima kasih" in thanks.text
+
+
+async def test_an_operators_own_site_may_send_reports_with_a_form(crowd_store: Store) -> None:
+    # PANTAU_REPORT_ORIGINS: a form on the operator's status site posts to pantau.
+    app = make_app(crowd_store, FrozenClock(T0),
+                   report_origins="https://Status.Example.com, http://[::1]:8080")
+    cross = {"Sec-Fetch-Site": "cross-site"}
+    async with client(app) as http:
+        ours = await http.post(URL, data={"category": "app"},
+                               headers={**cross, "Origin": "https://status.example.com"})
+        local = await http.post(URL, data={"category": "app"},
+                                headers={"Origin": "http://[::1]:8080"})
+        other = await http.post(URL, data={"category": "app"},
+                                headers={**cross, "Origin": "https://evil.example"})
+    assert (ours.status_code, local.status_code, other.status_code) == (303, 303, 403)
+
+
+@pytest.mark.parametrize("bad", ["status.example.com", "https://status.example.com/",
+                                 "https://status.example.com/report", "ftp://x"])
+def test_report_origins_must_be_origins(bad: str) -> None:
+    with pytest.raises(SettingsError, match="PANTAU_REPORT_ORIGINS"):
+        load_settings(report_origins=bad)

@@ -191,6 +191,8 @@ class _Endpoint:
 
     services: dict[str, Service]
     ingest: Ingest
+    origins: frozenset[bytes] = frozenset()
+    """Other sites whose pages may send reports (PANTAU_REPORT_ORIGINS)."""
     closed: bool = False
     """Let go of at shutdown (`close`): whoever kept it asks the app's state again."""
 
@@ -203,7 +205,8 @@ def _endpoint(state: Any) -> _Endpoint:
             state.settings, reports_store(state.store), state.clock, runtime.redis
         )
         services = {service.slug: service for service in state.catalog.services}
-        endpoint = state.crowd_endpoint = _Endpoint(services, ingest)
+        origins = frozenset(origin.encode() for origin in state.settings.report_origins)
+        endpoint = state.crowd_endpoint = _Endpoint(services, ingest, origins)
     return endpoint
 
 
@@ -313,7 +316,7 @@ async def accept(
     service = endpoint.services.get(slug)
     if service is None:
         raise Refused(404, "unknown_service", slug=slug)
-    if headers is not None and cross_site(headers):
+    if headers is not None and cross_site(headers, endpoint.origins):
         raise Refused(403, "cross_site")
     is_form = content_type == FORM_TYPE
     if not is_form and content_type not in ("application/json", ""):
@@ -338,8 +341,9 @@ async def accept(
         raise Refused(503, "store_failed", UNAVAILABLE_RETRY) from None
 
 
-def cross_site(headers: Mapping[bytes, bytes]) -> bool:
-    """Whether a browser sends this report from another site's page.
+def cross_site(headers: Mapping[bytes, bytes], allowed: frozenset[bytes] = frozenset()) -> bool:
+    """Whether a browser sends this report from another site's page, other than the
+    `allowed` origins' (PANTAU_REPORT_ORIGINS: an operator's own status site, say).
 
     Counting distinct people and networks cannot tell a forged outage from a real one
     when any page's visitors can be made to report from their own browsers (a form
@@ -347,10 +351,12 @@ def cross_site(headers: Mapping[bytes, bytes]) -> bool:
     (Sec-Fetch-Site, else Origin); programs (the CLI, curl, scripts) send neither, and
     are let through. Behind a reverse proxy the Host header must be passed on.
     """
+    origin = headers.get(b"origin")
+    if origin is not None and origin.lower() in allowed:
+        return False
     site = headers.get(b"sec-fetch-site")
     if site is not None:
         return site not in (b"same-origin", b"none")
-    origin = headers.get(b"origin")
     if origin is None:
         return False
     return origin.partition(b"://")[2] != headers.get(b"host")
