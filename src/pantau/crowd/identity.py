@@ -48,6 +48,12 @@ class Proxies:
         # The TCP peer is one of a few proxies (or the clients themselves): read each once.
         self._peer = lru_cache(maxsize=4096)(self._read)
 
+    def trusts(self, peer: str) -> bool:
+        """Whether the TCP peer `peer` is a trusted proxy: the rule its headers (the
+        client's address, a CDN's country) are believed by."""
+        found = self._peer(peer)
+        return found is not None and found[1]
+
     def origin(self, peer: str | None, forwarded_for: str | None) -> Origin | None:
         """Where a report came from, believing `X-Forwarded-For` only through trusted proxies."""
         current = self._peer(peer) if peer else None
@@ -97,11 +103,11 @@ class Proxies:
             # shared its rate limit.
             host = _without_port(text)
             return None if host is None else self._read(host, trust)
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-            # A dual-stack listener (PANTAU_HOST=::) sees IPv4 peers as ::ffff:a.b.c.d:
-            # the same address, trusted as IPv4 and spelt so (Python before 3.13 spells
-            # it ::ffff:cb00:714d, which no rate limit or GeoIP database would match).
-            return self._read(str(address.ipv4_mapped), trust)
+        plain = unmapped(address)
+        if plain is not address:
+            # Trusted as IPv4 and spelt so (Python before 3.13 spells it ::ffff:cb00:714d,
+            # which no rate limit or GeoIP database would match).
+            return self._read(str(plain), trust)
         trusted = trust and any(
             address.version == net.version and address in net for net in self._trusted
         )
@@ -117,12 +123,19 @@ def _without_port(text: str) -> str | None:
     return host if colon and port.isdigit() and "." in host else None
 
 
+def unmapped(address: Address) -> Address:
+    """The address itself: an IPv4-mapped one (::ffff:a.b.c.d, as a dual-stack listener,
+    PANTAU_HOST=::, sees IPv4 clients) as its IPv4 address."""
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def network_of(address: Address) -> Network:
     """The /24 (IPv4) or /48 (IPv6) around an address: what one ISP customer spans."""
+    address = unmapped(address)
     if isinstance(address, IPv4Address):
         return IPv4Network((int(address) & 0xFFFFFF00, 24))
-    if address.ipv4_mapped is not None:
-        return network_of(address.ipv4_mapped)
     return ip_network(f"{address}/48", strict=False)
 
 
@@ -139,8 +152,7 @@ class Origin(NamedTuple):
 
 
 def origin(address: Address) -> Origin:
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # one client, one spelling (see `Proxies._read`)
+    address = unmapped(address)  # one client, one spelling (see `Proxies._read`)
     return Origin(str(address), str(network_of(address)))
 
 

@@ -16,13 +16,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from ipaddress import IPv6Address, ip_address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import maxminddb
 
-from pantau.crowd.identity import Network, Origin
+from pantau.crowd.identity import Network, Origin, Proxies
 from pantau.crowd.validate import COUNTRY
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class Regions:
         region_header: str | None = None,
         database: maxminddb.Reader | None = None,
     ) -> None:
-        self._trusted = list(trusted_proxies)
+        self._proxies = Proxies(trusted_proxies)
         # Header names are matched as the ASGI server hands them over: lower-case bytes.
         self._country_header = country_header.lower().encode() if country_header else None
         self._region_header = region_header.lower().encode() if region_header else None
@@ -120,8 +119,6 @@ class Regions:
         # once full (outage scale, every report from another network), now 15, most of it
         # the record's decoding.
         self._known: OrderedDict[str, str | None] = OrderedDict()
-        # The TCP peer is one of a few proxies (or the clients themselves): check each once.
-        self._trusted_peer = lru_cache(maxsize=4096)(self._is_trusted)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Regions:
@@ -146,7 +143,7 @@ class Regions:
         `peer` is the TCP peer: only when it is a trusted proxy are `headers` believed.
         `headers` are the request's as ASGI has them: `dict(scope["headers"])`.
         """
-        if headers and self._country_header and peer and self._trusted_peer(peer):
+        if headers and self._country_header and peer and self._proxies.trusts(peer):
             found = _join_remembered(
                 headers.get(self._country_header),
                 headers.get(self._region_header) if self._region_header else None,
@@ -172,13 +169,3 @@ class Regions:
                 self._known.popitem(last=False)
             self._known[where.network] = found
         return found
-
-    def _is_trusted(self, peer: str) -> bool:
-        # The rule `X-Forwarded-For` is believed by: the peer is in PANTAU_TRUSTED_PROXIES.
-        try:
-            address = ip_address(peer)
-        except ValueError:
-            return False
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address.version == net.version and address in net for net in self._trusted)
