@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from pantau.clock import FrozenClock
 from pantau.store import Store
-from pantau.web.reports import FastReports
+from pantau.web.fast_reports import FastReports
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]

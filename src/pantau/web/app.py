@@ -17,6 +17,7 @@ from pantau import __version__
 from pantau.coordination import run_exclusively
 from pantau.runtime import Job, Runtime
 from pantau.web import api, crowd, errors, official, pages_incidents, pages_service, reports, status
+from pantau.web.fast_reports import FastReports
 from pantau.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def _run_job(job: Job, runtime: Runtime) -> None:
 class PantauApp(FastAPI):
     """FastAPI, with JSON crowd reports answered before any of its layers (issue 5)."""
 
-    fast_reports: reports.FastReports
+    fast_reports: FastReports
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not await self.fast_reports.take(scope, receive, send):
@@ -85,7 +86,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
     app.state.catalog = runtime.catalog
     app.state.clock = runtime.clock
     app.add_middleware(BodySizeLimit)
-    app.fast_reports = reports.FastReports(app.state)
+    app.fast_reports = FastReports(app.state)
     static = resources.files("pantau").joinpath("web/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for router in ROUTERS:

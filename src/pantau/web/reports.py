@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import cookie_parser
-from starlette.types import Receive, Scope, Send
 
 from pantau.catalog import Service
 from pantau.crowd.identity import tokens
@@ -167,8 +164,9 @@ class Refused(Problem):
     """A report refused: a `Problem` whose sentence is DETAILS[code], with the seconds
     after which to try again where that is known.
 
-    Answered within this module: the JSON fast path has no Request and sends `body`
-    itself; the form path renders its own page."""
+    Answered by this module and `fast_reports`, not by the app's handlers: the JSON
+    fast path has no Request and sends `body` itself; the form path renders its own
+    page."""
 
     def __init__(
         self, status: int, code: str, retry_after: int | None = None, **params: object
@@ -186,7 +184,7 @@ def new_client_id() -> str:
 
 
 @dataclass(slots=True)
-class _Endpoint:
+class Endpoint:
     """What every report needs, found once per app: the services by slug, the ingest."""
 
     services: dict[str, Service]
@@ -197,8 +195,8 @@ class _Endpoint:
     """Let go of at shutdown (`close`): whoever kept it asks the app's state again."""
 
 
-def _endpoint(state: Any) -> _Endpoint:
-    endpoint: _Endpoint | None = getattr(state, "crowd_endpoint", None)
+def endpoint_of(state: Any) -> Endpoint:
+    endpoint: Endpoint | None = getattr(state, "crowd_endpoint", None)
     if endpoint is None:
         runtime = state.runtime
         ingest = Ingest.from_settings(
@@ -206,19 +204,19 @@ def _endpoint(state: Any) -> _Endpoint:
         )
         services = {service.slug: service for service in state.catalog.services}
         origins = frozenset(origin.encode() for origin in state.settings.report_origins)
-        endpoint = state.crowd_endpoint = _Endpoint(services, ingest, origins)
+        endpoint = state.crowd_endpoint = Endpoint(services, ingest, origins)
     return endpoint
 
 
 async def open_endpoint(state: Any) -> None:
     """Open the report endpoint at start, with the voices heard before it (`Ingest.recall`):
     opened by the first report instead, a restart would count its reporters again."""
-    await _endpoint(state).ingest.recall()
+    await endpoint_of(state).ingest.recall()
 
 
 def close(state: Any) -> None:
     """Release what the report endpoint holds, at shutdown; a later report opens it anew."""
-    endpoint: _Endpoint | None = getattr(state, "crowd_endpoint", None)
+    endpoint: Endpoint | None = getattr(state, "crowd_endpoint", None)
     if endpoint is not None:
         state.crowd_endpoint = None
         endpoint.closed = True
@@ -274,13 +272,13 @@ async def post_report(request: Request, slug: str) -> Response:
     new_client = None if client_id else new_client_id()
     try:
         report_id = await accept(
-            _endpoint(request.app.state),
+            endpoint_of(request.app.state),
             slug,
             await request.body(),
             content_type,
             client_id=client_id,
             peer=request.client.host if request.client else None,
-            forwarded_for=_forwarded_for(request.scope["headers"]),
+            forwarded_for=forwarded_lines(request.scope["headers"]),
             headers=dict(reversed(request.scope["headers"])),
         )
     except Refused as exc:
@@ -299,7 +297,7 @@ async def post_report(request: Request, slug: str) -> Response:
 
 
 async def accept(
-    endpoint: _Endpoint,
+    endpoint: Endpoint,
     slug: str,
     raw: bytes,
     content_type: str,
@@ -406,86 +404,7 @@ async def reported(request: Request, slug: str) -> Response:
     )
 
 
-_REPORT_PATH = re.compile(r"^/api/v1/services/([a-z0-9-]+)/reports$")
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-_CLIENT_HEADER = CLIENT_HEADER.encode()
-_COOKIE_SET = f"{CLIENT_COOKIE}=%s; Max-Age={YEAR}; Path=/; SameSite=lax; HttpOnly".encode()
-
-
-class FastReports:
-    """JSON reports answered before the application and all of its layers.
-
-    At outage scale this one endpoint takes nearly all the traffic, and FastAPI's own
-    layers (telemetry checks, body limits, error middleware), routing over every page
-    and dependency solving cost more CPU than the report itself (bench/ingest.py). Same
-    checks and answers as `post_report`; forms and everything else go to the app.
-    """
-
-    def __init__(self, state: Any) -> None:
-        self._state = state
-        # The app's endpoint, kept: reading it from Starlette's `State` costs a failed
-        # attribute look-up (an exception caught) per report, 0.7 us.
-        self._endpoint: _Endpoint | None = None
-
-    async def take(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Answer `scope` if it is a JSON report; False to leave it to the app."""
-        if scope["type"] != "http" or scope["method"] != "POST":
-            return False
-        match = _REPORT_PATH.match(scope["path"])
-        if match is None:
-            return False
-        raw_headers = scope["headers"]
-        # The first line of a header given twice, as Starlette (the form's path) reads it.
-        headers = dict(reversed(raw_headers))
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if content_type != "application/json":
-            content_type = content_type.split(";")[0].strip().lower()
-            if content_type == FORM_TYPE:
-                return False
-        cookie = headers.get(b"cookie")
-        client_id = (
-            cookie_parser(cookie.decode("latin-1")).get(CLIENT_COOKIE) if cookie else None
-        ) or headers.get(_CLIENT_HEADER, b"").decode("latin-1") or None
-        extra: list[tuple[bytes, bytes]] = []
-        if client_id is None:  # known by its address this time, as in `post_report`
-            secure = b"; Secure" if scope.get("scheme") == "https" else b""
-            extra.append((b"set-cookie", _COOKIE_SET % new_client_id().encode() + secure))
-        forwarded = headers.get(b"x-forwarded-for")
-        if forwarded is None:
-            forwarded_for = None
-        elif len(headers) == len(raw_headers):
-            # No header name came twice, so this is the only line: nothing to join.
-            forwarded_for = forwarded.decode("latin-1")
-        else:
-            forwarded_for = _forwarded_for(raw_headers)
-        endpoint = self._endpoint
-        if endpoint is None or endpoint.closed:
-            endpoint = self._endpoint = _endpoint(self._state)
-        try:
-            raw = await _read_body(receive)
-            client = scope.get("client")
-            report_id = await accept(
-                endpoint,
-                match.group(1),
-                raw,
-                content_type,
-                client_id=client_id,
-                peer=client[0] if client else None,
-                forwarded_for=forwarded_for,
-                headers=headers,
-            )
-        except Refused as exc:
-            if exc.retry_after:
-                extra.append((b"retry-after", str(exc.retry_after).encode()))
-            body = exc.body(reader_language(Request(scope)))
-            await _send(send, exc.status_code, body, extra)
-        else:
-            # The id is hex: no escaping needed, and no encoder on the busiest answer.
-            await _send(send, 202, b'{"id":"' + report_id.encode() + b'"}', extra)
-        return True
-
-
-def _forwarded_for(raw: list[tuple[bytes, bytes]]) -> str | None:
+def forwarded_lines(raw: list[tuple[bytes, bytes]]) -> str | None:
     """Every X-Forwarded-For line, in order, as one list.
 
     A proxy may add its own line rather than extend the client's: taking only the first
@@ -493,25 +412,3 @@ def _forwarded_for(raw: list[tuple[bytes, bytes]]) -> str | None:
     """
     lines = [value.decode("latin-1") for name, value in raw if name == b"x-forwarded-for"]
     return ", ".join(lines) if lines else None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Refused(400, "client_gone")
-        body: bytes = message.get("body", b"")
-        size += len(body)
-        if size > MAX_REPORT_BYTES:
-            raise Refused(413, "too_large")
-        if not message.get("more_body", False):
-            return b"".join([*chunks, body]) if chunks else body
-        chunks.append(body)
-
-
-async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
