@@ -43,7 +43,8 @@ from pantau.crowd.rollup import from_counts, rollup
 from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up, count_config
 from pantau.settings import load_settings
 from pantau.store import Store
-from pantau.store.reports import NewReport, reports_store
+from pantau.store.report_insert import NewReport
+from pantau.store.reports import reports_store
 
 START = datetime(2025, 1, 23, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

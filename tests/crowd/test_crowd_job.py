@@ -25,7 +25,7 @@ from pantau.runtime import Runtime
 from pantau.settings import load_settings
 from pantau.signals import CrowdState
 from pantau.store import Store
-from pantau.store.reports import NewReport
+from pantau.store.report_insert import NewReport
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
 
 __all__ = ["crowd_store"]

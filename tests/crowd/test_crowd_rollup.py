@@ -10,7 +10,8 @@ from pantau.detect.counts import CountConfig
 from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up
 from pantau.signals import CrowdState
 from pantau.store import Store
-from pantau.store.reports import NewReport, ReportRow
+from pantau.store.report_insert import NewReport
+from pantau.store.reports import ReportRow
 from tests.crowd.crowd_fixtures import T0, crowd_store
 
 __all__ = ["crowd_store"]

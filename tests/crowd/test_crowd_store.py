@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from pantau.signals import CrowdMinute, CrowdState
 from pantau.store import Store
-from pantau.store.reports import NewReport
+from pantau.store.report_insert import NewReport
 from tests.crowd.crowd_fixtures import T0, crowd_store
 
 __all__ = ["crowd_store"]

@@ -24,7 +24,8 @@ from pantau.crowd.region import Regions
 from pantau.crowd.shared import SharedCrowd
 from pantau.crowd.validate import ReportIn, normalise_text
 from pantau.settings import Settings
-from pantau.store.reports import NewReport, ReportsStoreMixin
+from pantau.store.report_insert import NewReport
+from pantau.store.reports import ReportsStoreMixin
 from pantau.store.writer import Overloaded
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

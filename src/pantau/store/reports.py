@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
 from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, tuple_, union_all
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from pantau.signals import CrowdMinute, CrowdState
 from pantau.store.base import StoreBase, aware, dialect_insert
+from pantau.store.report_insert import NewReport, ReportInsert
 from pantau.store.schema.reports import crowd_minutes, reports
 from pantau.store.writer import Overloaded
-
-
-class NewReport(NamedTuple):
-    """One report as inserted: a tuple whose fields name the table's columns, so that a
-    batch goes to the driver as it is."""
-
-    id: str
-    service: str
-    at: datetime
-    reporter: str
-    network: str
-    category: str
-    region: str | None
-    text: str | None
-    text_norm: str | None
-    counted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,51 +33,6 @@ class ReportRow:
     region: str | None
     text_norm: str | None
     counted: bool
-
-
-class _ReportInsert:
-    """The batch insert for one dialect: one INSERT with many rows of VALUES.
-
-    The driver's own statement on plain tuples: SQLAlchemy's per-row parameter
-    processing cost ~15 us a report, more than the rest of the ingest path together;
-    and one statement for many rows, not executemany, because sqlite3 lets go of the
-    GIL around each row's step, and getting it back from the busy event loop took the
-    writer's thread longer than the insert itself (bench/ingest.py). Conversions are
-    still SQLAlchemy's, from the column types (on SQLite the time becomes the text
-    every other query compares against).
-    """
-
-    ROWS = 500
-    """Rows per statement at most: 5,000 parameters, under every driver's limit."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._convert: list[tuple[int, Callable[[Any], Any]]] = []
-        for i, name in enumerate(NewReport._fields):
-            column_type = reports.c[name].type
-            process = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self._convert.append((i, process))
-        self._sql: dict[int, str] = {}
-
-    def _statement(self, rows: int) -> str:
-        sql = self._sql.get(rows)
-        if sql is None:
-            names = ", ".join(NewReport._fields)
-            row = "(" + ", ".join([self._marker] * len(NewReport._fields)) + ")"
-            # Every name is the schema's own (NewReport's fields); no input reaches this text.
-            sql = f"INSERT INTO {reports.name} ({names}) VALUES {', '.join([row] * rows)}"  # noqa: S608
-            self._sql[rows] = sql
-        return sql
-
-    def run(self, cursor: Any, batch: Sequence[NewReport]) -> None:
-        for start in range(0, len(batch), self.ROWS):
-            rows = batch[start : start + self.ROWS]
-            columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
-            for i, process in self._convert:
-                columns[i] = map(process, columns[i])
-            flat = list(chain.from_iterable(zip(*columns, strict=True)))
-            cursor.execute(self._statement(len(rows)), flat)
 
 
 _ROW_COLUMNS = (
@@ -227,7 +166,7 @@ class ReportsStoreMixin(StoreBase):
         self._pending_reports: list[NewReport] = []
         self._report_futures: list[asyncio.Future[str]] = []
         self._reports_writing: list[asyncio.Future[str]] = []
-        self._report_insert = _ReportInsert(self.engine.dialect)
+        self._report_insert = ReportInsert(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
 
