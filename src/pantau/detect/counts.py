@@ -110,6 +110,11 @@ surge on a small service gather enough networks. Counted as distinct networks, a
 flood from a few networks stays a few networks however long the window."""
 
 
+def _empty_blocks() -> dict[int, list[float]]:
+    """A block at each persistence horizon, nothing gathered yet (`CountDetector._blocks`)."""
+    return {h: [0.0, 0.0, 0.0, 0.0] for h in PERSISTENCE_HORIZONS}
+
+
 @dataclass(frozen=True, slots=True)
 class CountConfig:
     scales: tuple[int, ...] = (1, 3, 10, 30)
@@ -185,7 +190,7 @@ class CountDetector:
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
         self._persistence = {h: (0.0, 0.0) for h in PERSISTENCE_HORIZONS}
-        self._blocks = {h: [0.0, 0.0, 0.0, 0.0] for h in PERSISTENCE_HORIZONS}
+        self._blocks = _empty_blocks()
         self._horizon = {
             w: next((h for h in PERSISTENCE_HORIZONS if h >= w), DISPERSION_BLOCK)
             for w in {1, *self.config.scales, *NETWORK_WINDOWS}
@@ -263,7 +268,7 @@ class CountDetector:
         self._observed.clear()
         self._expected.clear()
         self._levels.clear()
-        self._blocks = {h: [0.0, 0.0, 0.0, 0.0] for h in PERSISTENCE_HORIZONS}
+        self._blocks = _empty_blocks()
         while self._held:
             self.baseline.learn(*self._held.popleft())
 
