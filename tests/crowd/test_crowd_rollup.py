@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from ipaddress import ip_address
+from zoneinfo import ZoneInfo
 
+from pantau.crowd.identity import Hasher, origin
 from pantau.crowd.rollup import RecentNetworks, Rollup, from_counts, rollup
 from pantau.detect.counts import CountConfig
 from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up
@@ -63,6 +66,33 @@ def test_recent_networks_are_distinct_over_each_window() -> None:
     assert not recent.holds(T0 + timedelta(minutes=9)) and recent.holds(T0 + timedelta(minutes=10))
     recent.add(T0 + timedelta(minutes=39), set())  # a minute noted again replaces itself
     assert recent.counts(T0 + timedelta(minutes=39)) == (11, 31)
+
+
+def test_a_flood_past_midnight_is_not_counted_twice_by_its_daily_hashes() -> None:
+    """20 networks reporting every minute from 23:45 to 00:15 (Jakarta time): each
+    network's stored hash changes at midnight, and no window counts 40."""
+    zone = ZoneInfo("Asia/Jakarta")
+    hasher = Hasher(b"secret", zone)
+    recent = RecentNetworks((10, 30), zone)
+    midnight = datetime(2025, 1, 24, tzinfo=zone)
+
+    def hashed(minute: datetime, networks: range) -> set[str]:
+        day = hasher.day_of(minute, minute.timestamp())
+        return {
+            hasher.reporter(day, None, origin(ip_address(f"10.0.{n}.9"))).network
+            for n in networks
+        }
+
+    counts = []
+    for m in range(-15, 16):
+        minute = midnight + timedelta(minutes=m)
+        recent.add(minute, hashed(minute, range(20)))
+        counts.append(recent.counts(minute))
+    assert max(max(c) for c in counts) == 20
+    # A network new after midnight is counted once the day has more than the last.
+    later = midnight + timedelta(minutes=16)
+    recent.add(later, hashed(later, range(21)))
+    assert recent.counts(later) == (21, 21)
 
 
 def _report(

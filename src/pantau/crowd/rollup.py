@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from pantau.store.reports import ReportRow, RollupCount
 
@@ -104,14 +104,22 @@ def from_counts(counts: Iterable[RollupCount]) -> dict[tuple[str, datetime], Rol
 @dataclass(slots=True)
 class RecentNetworks:
     """The distinct networks of one service's counted reports over the last minutes,
-    for windows of several lengths. A network reporting in many minutes is one network."""
+    for windows of several lengths. A network reporting in many minutes is one network.
+
+    A network's stored hash is salted by the day in `zone` (PANTAU_CROWD_TIMEZONE, as
+    `identity.Hasher` salts it), so across midnight one network shows as two. A window
+    that spans midnight counts the busier of its two days, not their sum: a flood
+    from 20 networks that goes on past midnight would otherwise show 40 and pass the
+    distinct-network rule (`CountConfig.min_networks`). What this costs is a window's
+    networks new after midnight, for the first half hour of a day at most."""
 
     windows: tuple[int, ...]
-    _minutes: dict[datetime, frozenset[str]] = field(default_factory=dict)
+    zone: tzinfo = UTC
+    _minutes: dict[datetime, tuple[date, frozenset[str]]] = field(default_factory=dict)
 
     def add(self, minute: datetime, networks: Iterable[str]) -> None:
         """Note a minute's networks (again: the same minute noted twice is kept once)."""
-        self._minutes[minute] = frozenset(networks)
+        self._minutes[minute] = (minute.astimezone(self.zone).date(), frozenset(networks))
         oldest = minute - timedelta(minutes=max(self.windows) - 1)
         for old in [m for m in self._minutes if m < oldest]:
             del self._minutes[old]
@@ -124,9 +132,9 @@ class RecentNetworks:
         out = []
         for window in self.windows:
             first = minute - timedelta(minutes=window - 1)
-            seen: set[str] = set()
-            for m, networks in self._minutes.items():
+            by_day: dict[date, set[str]] = {}
+            for m, (day, networks) in self._minutes.items():
                 if first <= m <= minute:
-                    seen |= networks
-            out.append(len(seen))
+                    by_day.setdefault(day, set()).update(networks)
+            out.append(max((len(seen) for seen in by_day.values()), default=0))
         return tuple(out)

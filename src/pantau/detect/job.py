@@ -96,7 +96,7 @@ class CrowdScorer:
     def _recent(self, service: str) -> RecentNetworks:
         recent = self.recent.get(service)
         if recent is None:
-            recent = self.recent[service] = RecentNetworks(NETWORK_WINDOWS)
+            recent = self.recent[service] = RecentNetworks(NETWORK_WINDOWS, self.zone)
         return recent
 
     def replay(
