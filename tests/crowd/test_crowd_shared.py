@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from ipaddress import ip_address
 
 import pytest
@@ -15,9 +15,12 @@ from redis.asyncio import Redis
 from pantau.clock import FrozenClock
 from pantau.crowd.gates import Decision, LocalCrowd, MemoryGate
 from pantau.crowd.identity import Hasher, origin
+from pantau.crowd.ingest import Ingest, RateLimited
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.shared import SharedCrowd, SharedStateDown
+from pantau.crowd.validate import Category, ReportIn
 from pantau.store import Store
+from pantau.store.writer import Overloaded
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, free_port, make_app
 
 __all__ = ["crowd_store"]
@@ -82,6 +85,38 @@ async def test_reports_that_arrive_together_share_one_call(redis: Redis) -> None
     assert all(d == Decision(None, True) for d in decisions)
     # 300 reports, one script call (two if Redis had to be sent the script first).
     assert await scripts_run() - before <= 2
+
+
+@pytest.mark.redis
+async def test_a_write_queue_full_while_redis_decides_refuses_before_the_gate_hears(
+    crowd_store: Store, redis: Redis
+) -> None:
+    # A queue of one: the first report holds its place while Redis decides, so the
+    # second is refused at once. Had both been heard first, the second would be a
+    # voice the store never got, and its retry a repeat that does not count.
+    secret = uuid.uuid4().bytes
+    shared = SharedCrowd(redis, "1000/minute", "1000/minute", VOICES, secret)
+    ingest = Ingest(crowd_store, FrozenClock(T0), secret=secret, trusted_proxies=[],
+                    crowd=shared)
+    crowd_store.MAX_PENDING_REPORTS = 1
+
+    async def send(i: int) -> str:
+        return await ingest.submit("chatgpt", ReportIn(Category.APP), client_id=f"client-{i:03d}",
+                                   peer=f"198.51.{i}.7", forwarded_for=None)
+
+    first, second = await asyncio.gather(send(1), send(2), return_exceptions=True)
+    assert isinstance(first, str) and isinstance(second, Overloaded)
+    await send(2)  # the retry the 503 asked for
+    voices = await crowd_store.voices_since(T0 - timedelta(minutes=1))
+    assert len(voices) == 2
+    # A refusal by the limits gives its place back too.
+    limited = SharedCrowd(redis, "1/minute", "1000/minute", VOICES, secret)
+    ingest = Ingest(crowd_store, FrozenClock(T0), secret=secret, trusted_proxies=[],
+                    crowd=limited)
+    await send(3)
+    with pytest.raises(RateLimited):
+        await send(3)
+    assert not crowd_store.reports_full()
 
 
 async def test_an_unreachable_redis_is_a_503_not_an_error(crowd_store: Store) -> None:

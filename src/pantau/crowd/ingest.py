@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from pantau.clock import Clock
 from pantau.crowd.gates import WINDOW_SECONDS, LocalCrowd, MemoryGate
-from pantau.crowd.identity import Hasher, Network, Proxies, tokens
+from pantau.crowd.identity import Hasher, Network, Origin, Proxies, Reporter, tokens
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.region import Regions
 from pantau.crowd.shared import SharedCrowd
@@ -125,14 +125,14 @@ class Ingest:
         """Store one report; returns its id once durable.
 
         Raises `NoAddress`, `RateLimited`, `SharedStateDown` (Redis), or the store's
-        `Overloaded` (before the reporter is heard, except where the write queue filled
-        while Redis was deciding) and its failures.
+        `Overloaded` (always before the reporter is heard: the retry asked for must
+        count) and its failures.
         """
         where = self._proxies.origin(peer, forwarded_for)
         if where is None:
             raise NoAddress("cannot tell the client's address")
-        if self._store.reports_full():
-            # Refused before the gate hears the reporter: the retry asked for must count.
+        store = self._store
+        if store.reports_full():
             raise Overloaded()
         # One reading of the clock for the limits, the dedupe window, the hash's day and
         # the stored time: each reading costs more than a microsecond through `Clock`.
@@ -141,27 +141,53 @@ class Ingest:
         hasher = self._hasher
         who = hasher.reporter(hasher.day_of(now, seconds), clean_client_id(client_id), where)
         crowd = self._crowd
-        if isinstance(crowd, LocalCrowd):  # in memory nothing waits: called, not awaited
+        if isinstance(crowd, LocalCrowd):
+            # In memory nothing waits (called, not awaited): the queue cannot fill
+            # between the look above and the write.
             wait, counted = crowd.decide(service, where, who, seconds)
-        else:
+            if wait is not None:
+                raise RateLimited(wait)
+            row = self._row(service, report, now, who, counted, peer, where, headers)
+            return await store.add_report(row)
+        # Redis is awaited, and the queue could fill meanwhile: a place is held in it
+        # until the report takes it or is refused.
+        store.reserve_report()
+        holding = True
+        try:
             wait, counted = await crowd.decide(service, where, who, seconds)
-        if wait is not None:
-            raise RateLimited(wait)
-        text = report.text
+            if wait is None:
+                row = self._row(service, report, now, who, counted, peer, where, headers)
+                holding = False
+                return await store.add_report(row, reserved=True)
+        finally:
+            if holding:
+                store.release_report()
+        raise RateLimited(wait)
+
+    def _row(
+        self,
+        service: str,
+        report: ReportIn,
+        now: datetime,
+        who: Reporter,
+        counted: bool,
+        peer: str | None,
+        where: Origin,
+        headers: Mapping[bytes, bytes] | None,
+    ) -> NewReport:
         region = report.region
         if region is None and self._regions is not None:
             region = self._regions.region(peer, where, headers)
-        return await self._store.add_report(
-            NewReport(
-                report_id(seconds),
-                service,
-                now,
-                who.reporter,
-                who.network,
-                report.category.value,
-                region,
-                text,
-                normalise_text(text),
-                counted,
-            )
+        text = report.text
+        return NewReport(
+            report_id(now.timestamp()),
+            service,
+            now,
+            who.reporter,
+            who.network,
+            report.category.value,
+            region,
+            text,
+            normalise_text(text),
+            counted,
         )

@@ -164,6 +164,7 @@ class ReportsStoreMixin(StoreBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending_reports: list[NewReport] = []
+        self._reserved_reports = 0
         self._report_futures: list[asyncio.Future[str]] = []
         self._reports_writing: list[asyncio.Future[str]] = []
         self._report_insert = ReportInsert(self.engine.dialect)
@@ -172,16 +173,30 @@ class ReportsStoreMixin(StoreBase):
 
     def reports_full(self) -> bool:
         """Whether `add_report` would refuse a report now (`Overloaded`)."""
-        return len(self._pending_reports) >= self.MAX_PENDING_REPORTS
+        return len(self._pending_reports) + self._reserved_reports >= self.MAX_PENDING_REPORTS
 
-    async def add_report(self, report: NewReport) -> str:
+    def reserve_report(self) -> None:
+        """Hold a place in the write queue for a report still to be decided across an
+        await (Redis), so the queue cannot fill meanwhile and refuse a report whose
+        reporter has been heard: `add_report(..., reserved=True)` takes the place,
+        `release_report` gives it back. Raises `Overloaded` if the queue is full."""
+        if self.reports_full():
+            raise Overloaded()
+        self._reserved_reports += 1
+
+    def release_report(self) -> None:
+        self._reserved_reports -= 1
+
+    async def add_report(self, report: NewReport, *, reserved: bool = False) -> str:
         """Store one report; returns its id once the write is committed (durable).
 
         Reports that arrive while a commit is in flight wait for the next one and are
         inserted together with one executemany: a per-row INSERT costs ~15 times
         more, and at outage scale that, not the commit, would be the ceiling.
         """
-        if self.reports_full():
+        if reserved:
+            self._reserved_reports -= 1
+        elif self.reports_full():
             raise Overloaded()
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending_reports.append(report)
