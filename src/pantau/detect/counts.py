@@ -8,9 +8,10 @@ has three parts: the extra spread of this service's counts, learnt from normal
 minutes; the doubt of a baseline that rests on few reports (the Gamma-Poisson
 posterior predictive) or on a time of day not seen yet, so a new service is
 judged cautiously instead of not at all; and, in the tails only, what is not yet
-known of today's level, largest when the day begins (days stand apart from the
-baseline by a spread learnt over weeks, and a day shows what it is like only as its
-minutes come; the day is the minutes' own, in PANTAU_CROWD_TIMEZONE in the job).
+known of today's level, largest when the day begins (days stand apart from the level
+the day before ended with by a spread learnt over weeks, and a day shows what it is
+like only as its minutes come, to windows that begin after them; the day is the
+minutes' own, in PANTAU_CROWD_TIMEZONE in the job).
 The baseline learns a normal minute only once it has left every window it is tested
 in, so a surge not detected yet does not raise the expectation it is measured against
 in its first half hour; one that goes on undetected is learnt after that like any
@@ -170,8 +171,13 @@ class CountDetector:
     """The persistence horizon of each window tested."""
     _day: date | None = None
     _today: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    """Reports and baseline expectation of today's normal minutes so far (not those
-    possibly abnormal)."""
+    """Reports of today's normal minutes so far (not those possibly abnormal), and
+    what the level the day opened with expected of them."""
+    _opening: float = 1.0
+    """The factor on the baseline that the last level of yesterday carried into today."""
+    _todays: deque[tuple[date | None, float]] = field(init=False)
+    """The day and `_today`'s expectation after each of the last minutes, the most
+    recent last: what the level before a window had seen of its day."""
     _day_spread: tuple[float, float] = (0.0, 0.0)
     """Exponentially weighted sums of the days' relative variance beyond Poisson against
     the baseline, and of their weight: how far a whole day may stand from it."""
@@ -186,6 +192,7 @@ class CountDetector:
         self._observed = deque(maxlen=horizon)
         self._expected = deque(maxlen=horizon)
         self._levels = deque(maxlen=horizon)
+        self._todays = deque(maxlen=horizon)
         self._held = deque()
         self._machine = Hysteresis(self.config.thresholds)
         self._dispersion = self.config.dispersion_prior
@@ -212,10 +219,9 @@ class CountDetector:
         self._observed.append(reporters)
         self._expected.append(expected)
         self._seen += 1
-        if minute.date() != self._day:
-            self._new_day(minute.date())
         dispersion = max(cfg.dispersion_floor, self._dispersion) + self.baseline.doubt(minute)
-        tails = dispersion + self._today_doubt()
+        if minute.date() != self._day:
+            self._new_day(minute.date(), dispersion)
         best = 1.0
         observed, expect = list(self._observed), list(self._expected)
         # The local level before each window, read once though a window is both a
@@ -227,6 +233,7 @@ class CountDetector:
             if k > len(observed):
                 break
             mean = factors[k] * sum(expect[-k:])
+            tails = dispersion + self._today_doubt(k)
             best = min(best, nb_upper(sum(observed[-k:]), mean, tails))
         level = surprise(best * len(cfg.scales))
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
@@ -257,6 +264,7 @@ class CountDetector:
             self.baseline.learn(minute, reporters, first_seen=True)
         self._release_held(minute, now_detected=not calm and not adapting)
         self._levels.append(self._level)
+        self._todays.append((self._day, self._today[1]))
         score = level / MAX_SURPRISE
         return CountScore(minute, reporters, factors[1] * expected, level, score, state, alarm)
 
@@ -268,6 +276,7 @@ class CountDetector:
         self._observed.clear()
         self._expected.clear()
         self._levels.clear()
+        self._todays.clear()
         self._blocks = _empty_blocks()
         while self._held:
             self.baseline.learn(*self._held.popleft())
@@ -304,7 +313,7 @@ class CountDetector:
             self._held.append((minute, count))
         if state is CrowdState.NORMAL:  # as the level, not what may be a flood or a surge
             self._today[0] += count
-            self._today[1] += expected
+            self._today[1] += expected * self._opening
         for horizon, block in self._blocks.items():
             block[0] += count
             block[1] += expected
@@ -329,8 +338,14 @@ class CountDetector:
         reports, exposure = self._level
         self._level = (reports * decay + capped, exposure * decay + expected)
 
-    def _new_day(self, day: date) -> None:
-        """Learn how far the day that ended stood from the baseline, and start the next."""
+    def _new_day(self, day: date, dispersion: float) -> None:
+        """Learn how far the day that ended stood from what the level it opened with
+        expected, and start the next.
+
+        From the opening level, not the baseline: at midnight that level is what the
+        windows' yardsticks rest on, and the baseline, whose weekday factors learn
+        each day as it goes, hid most of how far days stand apart (0.009 learnt where
+        days ran 20 % apart, and a day at 1.5× came to a surprise of 4.53 at 00:29, 3.47 now)."""
         observed, expected = self._today
         if expected >= DAY_MIN_EXPECTED:
             excess = ((observed - expected) ** 2 - expected) / (expected * expected)
@@ -341,17 +356,22 @@ class CountDetector:
             self._day_spread = (spread * decay + min(excess, 0.25), weight * decay + 1)
         self._day = day
         self._today = [0.0, 0.0]
+        self._opening = 1.0 + self._persists(DISPERSION_BLOCK) * self._deviation(1, dispersion)
 
-    def _today_doubt(self) -> float:
-        """The relative variance of today's level that today's minutes have not yet told:
-        days run busier or quieter than the baseline by a spread learnt over weeks, and
-        what a day is like shows only as its minutes come (Gamma-Poisson: a prior of that
-        spread, the evidence of today's expected reports so far). Largest at midnight,
-        where the local level still speaks for yesterday."""
+    def _today_doubt(self, window: int) -> float:
+        """The relative variance of today's level that the local level before the last
+        `window` minutes has not yet told: days run busier or quieter than the level
+        yesterday ended with by a spread learnt over weeks, and what a day is like shows
+        only as its minutes come (Gamma-Poisson: a prior of that spread, the evidence of
+        today's expected reports before the window). Largest at midnight, where the
+        local level still speaks for yesterday, and for a window begun before it, whose
+        level has seen nothing of today: counting the window's own minutes as evidence
+        would narrow the tails without moving the level."""
         spread, weight = self._day_spread
         prior_spread, prior_weight = DAY_SPREAD_PRIOR
         day = max(0.0, (spread + prior_spread * prior_weight) / (weight + prior_weight))
-        return day / (1.0 + day * self._today[1])
+        before, seen = self._todays[-window] if window <= len(self._todays) else (None, 0.0)
+        return day / (1.0 + day * (seen if before == self._day else 0.0))
 
     def _release_held(self, now: datetime, *, now_detected: bool) -> None:
         """Teach the baseline the held minutes that have left the longest window; forget
