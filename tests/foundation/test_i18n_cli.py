@@ -56,6 +56,9 @@ def test_times_in_the_readers_zone() -> None:
     assert "18.33" in format_time(onset, "id", ZoneInfo("Asia/Jakarta"))
     assert format_time(onset, "id", ZoneInfo("Asia/Jakarta")).endswith("WIB")
     assert "11:33" in format_time(onset, "en", ZoneInfo("UTC"))
+    # Day before month in both languages: 23 January, never 1/23 (nor 7 December as 12/7).
+    assert format_time(onset, "en", ZoneInfo("UTC"), "short") == "23/01/2025, 11:33 UTC"
+    assert format_time(onset, "id", ZoneInfo("Asia/Jakarta"), "short") == "23/1/25 18.33 WIB"
 
 
 def _pantau(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

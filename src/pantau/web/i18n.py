@@ -69,8 +69,14 @@ def zone(name: str | None, language: str, default_id: str, default_en: str) -> Z
     return ZoneInfo(default_id if language == "id" else default_en)
 
 
+DATE_LOCALES = {"id": Locale.parse("id"), "en": Locale.parse("en_GB")}
+"""How each language spells dates: English as in Britain, day before month and a
+24-hour clock, since plain `en` (American) writes 7 December as 12/7/26, which a
+reader in Indonesia, as in most places, reads as 12 July."""
+
+
 def format_time(moment: datetime, language: str, tz: ZoneInfo, fmt: str = "medium") -> str:
     """A time as the reader expects it, with the zone's short name (WIB, UTC…)."""
     local = moment.astimezone(tz)
-    text = format_datetime(local, format=fmt, locale=Locale.parse(language))
+    text = format_datetime(local, format=fmt, locale=DATE_LOCALES[language])
     return f"{text} {local.tzname()}"
