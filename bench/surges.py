@@ -20,8 +20,9 @@ and 16 minutes from seed to seed (the delays of small services' surges straddle 
 and a busy service's false alarms between 0 and 1.2 a month. Longer runs (--months 6)
 are more sensitive, to surges and to noise alike: as the learnt spreads settle (the
 busy service's dispersion from 0.03 in its first month to 0.02 by its fifth), the
-tails narrow, and a busy service's false alarms climb from none in its first month
-(five worlds) to 0.7 a month over its seventh to ninth.
+tails narrow. Unfloored, a busy service's false alarms climbed from none in its first
+month (five worlds) to 0.7 a month over its seventh to ninth; with the tails' floor
+(`CountConfig.dispersion_floor`), 0.2 in the first and 0.53 over those.
 
 The oracle shows what is achievable at all. It knows each minute's true normal
 rate (the hour's wobble included, which no real detector can know) and runs a
