@@ -147,7 +147,7 @@ class Ingest:
             wait, counted = crowd.decide(service, where, who, seconds)
             if wait is not None:
                 raise RateLimited(wait)
-            row = self._row(service, report, now, who, counted, peer, where, headers)
+            row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
             return await store.add_report(row)
         # Redis is awaited, and the queue could fill meanwhile: a place is held in it
         # until the report takes it or is refused.
@@ -156,7 +156,7 @@ class Ingest:
         try:
             wait, counted = await crowd.decide(service, where, who, seconds)
             if wait is None:
-                row = self._row(service, report, now, who, counted, peer, where, headers)
+                row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
                 holding = False
                 return await store.add_report(row, reserved=True)
         finally:
@@ -169,6 +169,7 @@ class Ingest:
         service: str,
         report: ReportIn,
         now: datetime,
+        seconds: float,
         who: Reporter,
         counted: bool,
         peer: str | None,
@@ -180,7 +181,7 @@ class Ingest:
             region = self._regions.region(peer, where, headers)
         text = report.text
         return NewReport(
-            report_id(now.timestamp()),
+            report_id(seconds),
             service,
             now,
             who.reporter,
