@@ -234,6 +234,7 @@ class CountDetector:
         if minute.date() != self._day:
             self._new_day(minute.date(), dispersion)
         best = 1.0
+        day_spread = self._day_doubt()
         observed, expect = list(self._observed), list(self._expected)
         # The local level before each window, read once though a window is both a
         # scale and a network window, and the last minute's is the expected one's.
@@ -244,7 +245,7 @@ class CountDetector:
             if k > len(observed):
                 break
             mean = factors[k] * sum(expect[-k:])
-            tails = dispersion + self._today_doubt(k)
+            tails = dispersion + self._today_doubt(k, day_spread)
             best = min(best, nb_upper(sum(observed[-k:]), mean, tails))
         level = surprise(best * len(cfg.scales))
         # Beyond normal fluctuation too (3 Poisson sd), so background noise on top of
@@ -369,7 +370,14 @@ class CountDetector:
         self._today = [0.0, 0.0]
         self._opening = 1.0 + self._persists(DISPERSION_BLOCK) * self._deviation(1, dispersion)
 
-    def _today_doubt(self, window: int) -> float:
+    def _day_doubt(self) -> float:
+        """How far a day's level may stand from the level the day before ended with,
+        as a relative variance: the spread learnt over weeks, with its prior."""
+        spread, weight = self._day_spread
+        prior_spread, prior_weight = DAY_SPREAD_PRIOR
+        return max(0.0, (spread + prior_spread * prior_weight) / (weight + prior_weight))
+
+    def _today_doubt(self, window: int, day: float) -> float:
         """The relative variance of today's level that the local level before the last
         `window` minutes has not yet told: days run busier or quieter than the level
         yesterday ended with by a spread learnt over weeks, and what a day is like shows
@@ -377,10 +385,7 @@ class CountDetector:
         today's expected reports before the window). Largest at midnight, where the
         local level still speaks for yesterday, and for a window begun before it, whose
         level has seen nothing of today: counting the window's own minutes as evidence
-        would narrow the tails without moving the level."""
-        spread, weight = self._day_spread
-        prior_spread, prior_weight = DAY_SPREAD_PRIOR
-        day = max(0.0, (spread + prior_spread * prior_weight) / (weight + prior_weight))
+        would narrow the tails without moving the level. `day`: `_day_doubt()`."""
         before, seen = self._todays[-window] if window <= len(self._todays) else (None, 0.0)
         return day / (1.0 + day * (seen if before == self._day else 0.0))
 
