@@ -280,7 +280,7 @@ def run_seed(seed: int, args: argparse.Namespace, results: Results) -> dict[str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=12, help="surges per service/size/length")
-    parser.add_argument("--months", type=int, default=3, help="clean months per service")
+    parser.add_argument("--months", type=int, default=3, help="clean months per service and seed")
     parser.add_argument(
         "--seeds", default="7,1,3,11,12",
         help="comma-separated; each seed is a world of its own (services, months, surges), "
