@@ -23,6 +23,20 @@ async def test_memory_gate_dedupes_for_thirty_minutes() -> None:
     assert gate.admit("chatgpt", "r1", "n1", 30 * 60 + 1)
 
 
+def test_memory_gate_tells_when_a_repeated_voice_was_heard() -> None:
+    gate = MemoryGate(voices=1, window=100.0)
+    assert gate.heard("chatgpt", "r1") is None
+    assert gate.admit("chatgpt", "r1", "n1", 10.0)
+    assert not gate.admit("chatgpt", "r1", "n1", 60.0)
+    assert gate.heard("chatgpt", "r1") == 10.0
+    assert gate.heard("gmail", "r1") is None
+    # A reporter refused a voice by its network's budget has none to repeat.
+    assert not gate.admit("chatgpt", "r2", "n1", 60.0)
+    assert gate.heard("chatgpt", "r2") is None
+    assert gate.admit("chatgpt", "r3", "n3", 110.0)  # the clock moves: r1's voice is over
+    assert gate.heard("chatgpt", "r1") is None
+
+
 async def test_memory_gate_caps_voices_per_network() -> None:
     gate = MemoryGate(voices=3)
     admitted = [gate.admit("chatgpt", f"r{i}", "n1", 0.0) for i in range(10)]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_address
+from zoneinfo import ZoneInfo
 
 import pytest
 from redis.asyncio import Redis
@@ -17,8 +18,10 @@ from pantau.crowd.gates import Decision, LocalCrowd, MemoryGate
 from pantau.crowd.identity import Hasher, origin
 from pantau.crowd.ingest import Ingest, RateLimited
 from pantau.crowd.limiter import ReportLimiter
+from pantau.crowd.rollup import from_counts, rollup
 from pantau.crowd.shared import SharedCrowd, SharedStateDown
 from pantau.crowd.validate import Category, ReportIn
+from pantau.detect.job import REPEATS_WITHIN
 from pantau.store import Store
 from pantau.store.writer import Overloaded
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, free_port, make_app
@@ -62,6 +65,7 @@ async def test_redis_decides_as_one_process_does(redis: Redis) -> None:
     assert got == expected
     # The sequence exercised every outcome, not only the easy one.
     assert {Decision(None, True), Decision(None, False)} <= set(got)
+    assert any(d.heard is not None for d in got)  # repeats, and when their voice was heard
     assert any(d.wait is not None for d in got)
 
 
@@ -193,3 +197,53 @@ async def test_redis_counts_a_report_only_if_every_budget_allows_it(redis: Redis
         decisions.append(await shared.decide("chatgpt", where, who, T0.timestamp()))
     assert sum(d.wait is None for d in decisions) == 10
     assert await counters() - before == 10 * 2 + 1
+
+
+async def test_a_repeat_after_midnight_adds_its_details_to_the_voice_before(
+    crowd_store: Store,
+) -> None:
+    await _repeat_after_midnight(crowd_store, None)
+
+
+@pytest.mark.redis
+async def test_a_repeat_after_midnight_adds_its_details_with_redis_deciding(
+    crowd_store: Store, redis: Redis
+) -> None:
+    await _repeat_after_midnight(crowd_store, redis)
+
+
+async def _repeat_after_midnight(crowd_store: Store, redis: Redis | None) -> None:
+    # Stored hashes change with the day; the gate's do not. At 00:05 the repeat of a voice
+    # from 23:55 is no new voice, and is stored under the hash of 23:55's day, so the
+    # rollup sees whose repeat it is and counts what it adds ("login", its text).
+    zone = ZoneInfo("Asia/Jakarta")
+    secret = uuid.uuid4().bytes
+    crowd: LocalCrowd | SharedCrowd = (
+        LocalCrowd(ReportLimiter(ADDRESS, NETWORK), MemoryGate(VOICES))
+        if redis is None
+        else SharedCrowd(redis, ADDRESS, NETWORK, VOICES, secret)
+    )
+    midnight = datetime(2025, 1, 24, tzinfo=zone)
+    clock = FrozenClock(midnight - timedelta(minutes=5))
+    ingest = Ingest(crowd_store, clock, secret=secret, trusted_proxies=[], crowd=crowd, zone=zone)
+
+    async def send(report: ReportIn, client_id: str) -> None:
+        await ingest.submit("chatgpt", report, client_id=client_id, peer="198.51.100.7",
+                            forwarded_for=None)
+
+    await send(ReportIn(Category.WEBSITE), "client-0001")
+    await send(ReportIn(Category.WEBSITE), "client-0002")
+    clock.advance(10 * 60)
+    await send(ReportIn(Category.LOGIN, text="Error 403 forbidden"), "client-0001")
+    await send(ReportIn(Category.APP), "client-0003")  # a new voice, hashed for the new day
+    since = (midnight + timedelta(minutes=5)).astimezone(UTC)
+    until = since + timedelta(minutes=1)
+    rows = await crowd_store.rollup_rows(since, until, REPEATS_WITHIN)
+    (minute,) = rollup(rows, since).values()
+    assert minute.reporters == 1
+    assert minute.categories == {"login": 1, "app": 1}
+    assert minute.texts == {"error 403 forbidden": 1}
+    # The database's own count agrees.
+    assert from_counts(await crowd_store.rollup_counts(since, until, REPEATS_WITHIN)) == {
+        ("chatgpt", since): minute
+    }

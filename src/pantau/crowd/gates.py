@@ -28,6 +28,8 @@ class Decision(NamedTuple):
     """Seconds to wait if a limit refused the report, else None."""
     counted: bool
     """Whether the report is a new voice (never, if refused)."""
+    heard: float | None = None
+    """For a repeat: when (Unix seconds) the voice it repeats was counted, else None."""
 
 
 @dataclass(slots=True)
@@ -152,6 +154,14 @@ class MemoryGate:
             self._front = now
         return True
 
+    def heard(self, service: str, reporter: str) -> float | None:
+        """When `reporter`'s voice for `service` was counted, if it still holds."""
+        shards = self._seen.get(service)
+        if shards is None:
+            return None
+        at = shards[hash(reporter) % SHARDS].get(reporter)
+        return at if at is not None and at > self._latest - self._window else None
+
 
 class LocalCrowd:
     """The rate limits, then the gate, in this process's memory.
@@ -191,10 +201,12 @@ class LocalCrowd:
         if now < self._recalled_until:
             heard = self._heard.get((service, who.reporter))
             if heard is not None and now - heard < self._window:
-                return Decision(None, False)
+                return Decision(None, False, heard)
             since, spent = self._spent.get((service, who.network), (0.0, 0))
             used = spent if now - since < self._window else 0
         elif self._heard:
             self._heard, self._spent = {}, {}
-        counted = self._gate.admit(service, who.gate_reporter, who.gate_network, now, used)
-        return Decision(None, counted)
+        gate = self._gate
+        if gate.admit(service, who.gate_reporter, who.gate_network, now, used):
+            return Decision(None, True)
+        return Decision(None, False, gate.heard(service, who.gate_reporter))

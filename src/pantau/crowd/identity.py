@@ -228,6 +228,18 @@ class Hasher:
             keyed = self._keyed[day] = hashlib.blake2b(key=salt, digest_size=16)
         return keyed
 
+    def as_heard(
+        self, who: Reporter, heard: float, client_id: str | None, where: Origin
+    ) -> Reporter:
+        """`who` (hashed for the day `day_of` last told) as stored with the voice it
+        repeats, counted at `heard` (Unix seconds): with that day's salt, so that a repeat
+        at 00:05 of a voice from 23:55 is the same reporter to the rollup, and adds its
+        details (the gate, keyed without the day, already knows it is a repeat)."""
+        if heard >= self._day_spans[0]:
+            return who
+        day = datetime.fromtimestamp(heard, self._zone).date()
+        return self.reporter(day, client_id, where)
+
     def reporter(self, day: date, client_id: str | None, where: Origin) -> Reporter:
         """One reporter = one client id within one network (or the address, if no id)."""
         keyed = self._start(day)

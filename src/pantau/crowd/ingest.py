@@ -139,14 +139,17 @@ class Ingest:
         now = self._clock.now()
         seconds = now.timestamp()
         hasher = self._hasher
-        who = hasher.reporter(hasher.day_of(now, seconds), clean_client_id(client_id), where)
+        client_id = clean_client_id(client_id)
+        who = hasher.reporter(hasher.day_of(now, seconds), client_id, where)
         crowd = self._crowd
         if isinstance(crowd, LocalCrowd):
             # In memory nothing waits (called, not awaited): the queue cannot fill
             # between the look above and the write.
-            wait, counted = crowd.decide(service, where, who, seconds)
+            wait, counted, heard = crowd.decide(service, where, who, seconds)
             if wait is not None:
                 raise RateLimited(wait)
+            if heard is not None:
+                who = hasher.as_heard(who, heard, client_id, where)
             row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
             return await store.add_report(row)
         # Redis is awaited, and the queue could fill meanwhile: a place is held in it
@@ -154,8 +157,10 @@ class Ingest:
         store.reserve_report()
         holding = True
         try:
-            wait, counted = await crowd.decide(service, where, who, seconds)
+            wait, counted, heard = await crowd.decide(service, where, who, seconds)
             if wait is None:
+                if heard is not None:
+                    who = hasher.as_heard(who, heard, client_id, where)
                 row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
                 holding = False
                 return await store.add_report(row, reserved=True)

@@ -52,10 +52,11 @@ PAUSE_AFTER_FAILURE = 1.0
 # ARGV: gate window, voices, number of limits, then per limit its amount, seconds and
 # scope ('a' for the address, 'n' for the network), then one argument per report: its
 # time (Unix seconds), service, reporter, network hash, address key and network key,
-# spaced. Returns one string, per report 1 (allowed, counted), 0 (allowed, not counted)
-# or -w (refused, try again in w seconds), spaced. One argument and one string rather
-# than six and a list: redis-py spends about a microsecond on each argument and on each
-# element of a reply, in Python.
+# spaced. Returns one string, per report 1 (allowed, counted), r<time> (allowed, a repeat
+# of the voice counted at that time, as it was sent), 0 (allowed, not counted: its
+# network's voices are spent) or -w (refused, try again in w seconds), spaced. One
+# argument and one string rather than six and a list: redis-py spends about a
+# microsecond on each argument and on each element of a reply, in Python.
 _SCRIPT = """
 local window, voices, nlimits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local limits, at = {}, 4
@@ -65,9 +66,9 @@ for l = 1, nlimits do
 end
 local out = {}
 while at <= #ARGV do
-  local now, service, reporter, network, akey, nkey = string.match(ARGV[at],
+  local stamp, service, reporter, network, akey, nkey = string.match(ARGV[at],
     '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
-  now = tonumber(now)
+  local now = tonumber(stamp)
   local keys = {a = akey, n = nkey}
   at = at + 1
   -- Every budget is asked first, and counted only if all allow (as in memory): a
@@ -97,12 +98,13 @@ while at <= #ARGV do
     out[#out + 1] = -wait
   else
     -- First sightings and a network's window start are times, as in memory, so the
-    -- caller's clock decides; EXPIRE only takes the keys away after.
+    -- caller's clock decides; EXPIRE only takes the keys away after. Kept as sent: a
+    -- Lua number would be written back with 14 digits, not the caller's time.
     local seen = 'pantau:gate:seen:' .. service .. ':' .. reporter
     local used = 'pantau:gate:voices:' .. service .. ':' .. network
     local seen_at = redis.call('GET', seen)
     if seen_at and now - tonumber(seen_at) < window then
-      out[#out + 1] = 0
+      out[#out + 1] = 'r' .. seen_at
     else
       local state = redis.call('HMGET', used, 'since', 'voices')
       local voices_used = 0
@@ -112,9 +114,9 @@ while at <= #ARGV do
       if voices_used >= voices then
         out[#out + 1] = 0
       else
-        redis.call('SET', seen, now, 'EX', window + 60)
+        redis.call('SET', seen, stamp, 'EX', window + 60)
         if voices_used == 0 then
-          redis.call('HSET', used, 'since', now, 'voices', 1)
+          redis.call('HSET', used, 'since', stamp, 'voices', 1)
           redis.call('EXPIRE', used, window + 60)
         else
           redis.call('HINCRBY', used, 'voices', 1)
@@ -156,7 +158,7 @@ class SharedCrowd:
         self._head: Sequence[str | int] = (window, voices, len(limits) // 3, *limits)
         key = hmac.new(secret, b"pantau limit keys", hashlib.sha256).digest()
         self._keyed = hashlib.blake2b(key=key, digest_size=16)
-        self._pending: deque[tuple[str, asyncio.Future[int]]] = deque()
+        self._pending: deque[tuple[str, asyncio.Future[bytes]]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._down_until = -math.inf
 
@@ -177,13 +179,16 @@ class SharedCrowd:
             raise SharedStateDown("too many reports are waiting for Redis")
         report = (f"{now!r} {service} {who.gate_reporter} {who.gate_network} "
                   f"{self._key(where.address)} {self._key(where.network)}")
-        future: asyncio.Future[int] = loop.create_future()
+        future: asyncio.Future[bytes] = loop.create_future()
         self._pending.append((report, future))
         sender = self._sender
         if sender is None or sender.done():
             self._sender = asyncio.create_task(self._send())
         outcome = await future
-        return Decision(-outcome, False) if outcome < 0 else Decision(None, outcome == 1)
+        if outcome[:1] == b"r":
+            return Decision(None, False, float(outcome[1:]))
+        n = int(outcome)
+        return Decision(-n, False) if n < 0 else Decision(None, n == 1)
 
     async def _send(self) -> None:
         """Send what is pending, in calls of at most BATCH reports, until nothing is."""
@@ -192,7 +197,7 @@ class SharedCrowd:
             batch = [pending.popleft() for _ in range(min(BATCH, len(pending)))]
             try:
                 reply = await self._script(args=[*self._head, *(r for r, _ in batch)])
-                outcomes = [int(outcome) for outcome in reply.split()]
+                outcomes: list[bytes] = reply.split()
                 if len(outcomes) != len(batch):
                     raise RedisError(f"{len(outcomes)} answers for {len(batch)} reports")
             except BaseException as exc:
