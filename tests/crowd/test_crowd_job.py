@@ -23,7 +23,7 @@ from pantau.detect.counts import CountConfig
 from pantau.detect.job import CrowdScorer, catch_up, count_config, new_scorer
 from pantau.runtime import Runtime
 from pantau.settings import load_settings
-from pantau.signals import CrowdState
+from pantau.signals import CrowdMinute, CrowdState
 from pantau.store import Store
 from pantau.store.report_insert import NewReport
 from tests.crowd.crowd_fixtures import T0, client, crowd_store, make_app
@@ -72,13 +72,18 @@ async def test_run_replays_history_and_keeps_going(crowd_store: Store) -> None:
     for i in range(4):
         await crowd_store.add_report(_report(i, 61 + i))
     task = asyncio.create_task(run(runtime))
-    for _ in range(50):
+    # Half a minute of the clock every 10 ms, until the job has stored ten minutes: on
+    # a busy machine 50 steps were not always enough for its first query (20 s at most).
+    rows: list[CrowdMinute] = []
+    for _ in range(2000):
         await asyncio.sleep(0.01)
         clock.advance(30)
+        rows = await crowd_store.crowd_minutes(T0 - timedelta(minutes=5), service="chatgpt")
+        if len(rows) >= 10:
+            break
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    rows = await crowd_store.crowd_minutes(T0 - timedelta(minutes=5), service="chatgpt")
     minutes = [m.minute for m in rows]
     assert minutes == sorted(set(minutes)) and len(minutes) >= 10
     assert any(m.reporters == 4 for m in rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -62,6 +63,8 @@ class StoreBase:
         self.url = url
         self.engine: Engine = make_engine(url)
         self.writer = BatchWriter(self.engine, max_queue=max_queue)
+        self._reads = 0
+        self._reads_changed = threading.Condition()
 
     @property
     def dialect(self) -> str:
@@ -94,8 +97,13 @@ class StoreBase:
     async def start(self) -> None:
         self.writer.start()
 
-    async def close(self) -> None:
+    async def close(self, reads_within: float = 10.0) -> None:
+        """Finish the writes taken, and the reads still running (for `reads_within`
+        seconds at most), then close the connections."""
         await self.writer.stop()
+        # A read whose caller was cancelled still runs in its thread: disposed of under
+        # it, its connection was left open (psycopg's ResourceWarning at exit).
+        await asyncio.to_thread(self._wait_for_reads, reads_within)
         self.engine.dispose()
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -103,8 +111,19 @@ class StoreBase:
         return await asyncio.to_thread(self._read, fn)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
-            return fn(conn)
+        with self._reads_changed:
+            self._reads += 1
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        finally:
+            with self._reads_changed:
+                self._reads -= 1
+                self._reads_changed.notify_all()
+
+    def _wait_for_reads(self, at_most: float) -> None:
+        with self._reads_changed:
+            self._reads_changed.wait_for(lambda: self._reads == 0, at_most)
 
     async def sync_catalog(self, catalog: Catalog, now: datetime) -> None:
         """Record every catalog service (rows of services dropped later stay, with history).
