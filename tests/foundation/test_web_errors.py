@@ -48,6 +48,23 @@ def test_oversized_body_is_refused_in_the_readers_language(client: TestClient) -
     }
 
 
+def test_an_oversized_form_is_answered_with_a_page(client: TestClient) -> None:
+    # A person's browser sent it (the report form, pasted with far too much): a page in
+    # their language, whether the size was declared or only found while reading.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    declared = client.post("/api/v1/services/chatgpt/reports?lang=id",
+                           content=b"text=" + b"x" * 100_000, headers=form)
+    streamed = client.post("/api/v1/services/chatgpt/reports?lang=en",
+                           content=iter([b"text="] + [b"x" * 10_000] * 10), headers=form)
+    for answer, heading, sentence in (
+        (declared, "Terlalu besar", "batasnya 65536 bita"),
+        (streamed, "Too large", "the limit is 65536 bytes"),
+    ):
+        assert answer.status_code == 413
+        assert answer.headers["content-type"].startswith("text/html")
+        assert heading in answer.text and sentence in answer.text
+
+
 def test_a_missing_page_is_a_page(client: TestClient) -> None:
     answer = client.get("/incidents/424242", params={"lang": "id"})
     assert answer.status_code == 404

@@ -44,7 +44,9 @@ _OTHER = ("http_error", Text("the request failed ({http})", "permintaan gagal ({
 _PAGE_HEADING = {
     404: Text("Not found", "Tidak ditemukan"),
     405: Text("Not allowed", "Tidak diizinkan"),
+    413: Text("Too large", "Terlalu besar"),
 }
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _HEADING = Text("Something went wrong", "Terjadi kesalahan")
 HOME = Text("Back to the home page", "Kembali ke halaman utama")
 
@@ -83,15 +85,23 @@ def _problem(request: Request, exc: HTTPException) -> Problem:
 
 
 def _wants_page(request: Request) -> bool:
-    path = request.url.path
-    return not (path.startswith("/api/") or path == "/healthz") and request.method == "GET"
+    """A person's browser: a page it asked for outside the API, or a form it sent."""
+    if request.method == "GET":
+        path = request.url.path
+        return not (path.startswith("/api/") or path == "/healthz")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in _FORM_TYPES
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    problem = _problem(request, exc)
+    return answer(request, _problem(request, exc))
+
+
+def answer(request: Request, problem: Problem) -> Response:
+    """The refusal as its reader takes it: a page for a person's browser, else JSON."""
     language = reader_language(request)
-    headers = dict(exc.headers) if exc.headers else None
+    headers = dict(problem.headers) if problem.headers else None
     if _wants_page(request):
         heading = _PAGE_HEADING.get(problem.status_code, _HEADING)
         return render(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pantau.web.errors import BODY_TOO_LARGE, Problem
-from pantau.web.render import reader_language
+from pantau.web.errors import BODY_TOO_LARGE, Problem, answer
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -30,7 +27,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
         started = False
@@ -53,13 +50,9 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """JSON for programs; a page for a person whose browser sent a form."""
         problem = Problem(413, "too_large", BODY_TOO_LARGE, limit=self.limit)
-        language = reader_language(Request(scope))
-        body = json.dumps({"detail": problem.sentence(language), "code": problem.code}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await answer(Request(scope), problem)(scope, receive, send)
