@@ -11,7 +11,7 @@ import pytest
 
 from pantau.crowd.identity import Hasher, Origin, Proxies, Tokens, network_of, origin
 from pantau.crowd.ingest import report_id
-from pantau.crowd.validate import Invalid, Malformed, decode_report, normalise_text
+from pantau.crowd.validate import Invalid, Malformed, decode_form, decode_report, normalise_text
 
 PROXY = [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
 
@@ -150,6 +150,11 @@ def test_report_validation() -> None:
         with pytest.raises(Malformed) as bad:
             decode_report(body)
         assert (bad.value.at, bad.value.utf8) == (byte, utf8), body
+
+
+def test_a_field_given_twice_is_read_as_its_last_in_json_and_in_a_form() -> None:
+    assert decode_report(b'{"category": "app", "category": "login"}').category == "login"
+    assert decode_form(b"category=app&text=a&category=login").category == "login"
 
 
 def test_error_texts_fold_together() -> None:

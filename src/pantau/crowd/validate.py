@@ -138,7 +138,8 @@ def decode_form(raw: bytes) -> ReportIn:
     except UnicodeDecodeError:
         # A percent-escape that is not UTF-8 (%FF): said at the field that holds it.
         raise Malformed(_bad_escape(text), utf8=True) from None
-    return _convert({k: v[0] for k, v in fields.items() if k in FIELDS})
+    # A field given twice: the last, as in a JSON body (msgspec) and Starlette's forms.
+    return _convert({k: v[-1] for k, v in fields.items() if k in FIELDS})
 
 
 def _bad_escape(text: str) -> int | None:
