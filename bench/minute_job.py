@@ -64,9 +64,9 @@ def surge(n: int) -> list[NewReport]:
     return out
 
 
-async def fill(store: Store, n: int) -> None:
+async def store_rows(store: Store, rows: list[NewReport]) -> None:
+    """Write `rows` as the group commit does, in big batches."""
     crowd = reports_store(store)
-    rows = surge(n)
     for start in range(0, len(rows), 20_000):
         chunk = rows[start : start + 20_000]
 
@@ -117,7 +117,7 @@ async def main_async(n: int, rounds: int, server: str | None) -> int:
         store.migrate()
         await store.start()
         try:
-            await fill(store, n)
+            await store_rows(store, surge(n))
             crowd = reports_store(store)
             services = [s.slug for s in Catalog.default().services]
             since, until = START - timedelta(minutes=29), START + MINUTE

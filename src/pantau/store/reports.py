@@ -7,9 +7,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import and_, delete, exists, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -19,6 +33,8 @@ from pantau.store.base import StoreBase, aware, dialect_insert
 from pantau.store.report_insert import NewReport, ReportInsert
 from pantau.store.schema.reports import crowd_minutes, reports
 from pantau.store.writer import Overloaded
+
+When = datetime | BindParameter[datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +123,14 @@ def _minute_value(value: datetime | str) -> datetime:
     return aware(value if isinstance(value, datetime) else datetime.fromisoformat(value))
 
 
-def _rollup_selection(since: datetime, until: datetime, repeats_within: timedelta) -> Any:
-    """The rows a rollup of `since <= at < until` reads (`rollup_rows` says which)."""
-    lookback = since - repeats_within
+_SINCE, _UNTIL, _LOOKBACK = (
+    bindparam(name, type_=reports.c.at.type) for name in ("since", "until", "lookback")
+)
+
+
+def _rollup_selection(since: When, until: When, lookback: When) -> Any:
+    """The rows a rollup of `since <= at < until` reads (`rollup_rows` says which), with
+    the repeats' voices from `lookback` on."""
     at = reports.c.at
     voices = select(reports.c.service, reports.c.reporter).where(
         reports.c.counted, at >= lookback, at < until
@@ -129,8 +150,50 @@ def _rollup_selection(since: datetime, until: datetime, repeats_within: timedelt
     )
 
 
-_MINUTES_PER_STATEMENT = 500
-"""13 values a row: 6,500 bound values a statement."""
+@cache
+def _rollup_counts() -> CompoundSelect[Any]:
+    """`ReportsStoreMixin.rollup_counts`'s statement, for the times bound as `since`,
+    `until` and `lookback` (`since` less the window of repeats). Built once: a catch-up
+    after a long stop rolls up a day, a minute at a time, and building it anew for each
+    took 7 % of the catch-up's CPU, on the event loop's thread (bench/catch_up.py)."""
+    since, until = _SINCE, _UNTIL
+    at, counted = reports.c.at, reports.c.counted
+    voices = and_(counted, at >= since, at < until)
+    minute = _MinuteOf(at)
+    networks = (
+        select(reports.c.service, minute.label("minute"), reports.c.network)
+        .where(voices)
+        .distinct()
+        .subquery()
+    )
+    parts = [
+        select(literal("reporters"), reports.c.service, minute, literal(""), func.count())
+        .where(voices)
+        .group_by(reports.c.service, minute),
+        select(literal("networks"), networks.c.service, networks.c.minute,
+               _Joined(networks.c.network), func.count())
+        .group_by(networks.c.service, networks.c.minute),
+        select(literal("region"), reports.c.service, minute, reports.c.region, func.count())
+        .where(voices, reports.c.region.is_not(None), reports.c.region != "")
+        .group_by(reports.c.service, minute, reports.c.region),
+    ]
+    chosen = _rollup_selection(since, until, _LOOKBACK).cte("chosen")
+    for kind, detail in (("category", chosen.c.category), ("text", chosen.c.text_norm)):
+        first = (
+            select(
+                chosen.c.service, detail.label("detail"), func.min(chosen.c.at).label("at")
+            )
+            .where(detail.is_not(None), detail != "")
+            .group_by(chosen.c.service, chosen.c.reporter, detail)
+            .subquery()
+        )
+        said = _MinuteOf(first.c.at)
+        parts.append(
+            select(literal(kind), first.c.service, said, first.c.detail, func.count())
+            .where(first.c.at >= since)
+            .group_by(first.c.service, said, first.c.detail)
+        )
+    return union_all(*parts)
 
 
 def _minute(row: Any) -> CrowdMinute:
@@ -291,7 +354,7 @@ class ReportsStoreMixin(StoreBase):
         gave is not counted again. Uncounted reports of reporters without a voice
         (a network past its budget: a flood) add nothing and are not read.
         """
-        stmt = _rollup_selection(since, until, repeats_within).order_by(reports.c.at)
+        stmt = _rollup_selection(since, until, since - repeats_within).order_by(reports.c.at)
 
         def q(conn: Connection) -> list[ReportRow]:
             return [_report_row(r) for r in conn.execute(stmt)]
@@ -310,48 +373,13 @@ class ReportsStoreMixin(StoreBase):
         Voices, their networks and regions come from the counted reports; a category
         or a text counts at its reporter's first mention of it (repeats add only what
         is new, and a mention before `since` only marks it as said)."""
-        at, counted = reports.c.at, reports.c.counted
-        voices = and_(counted, at >= since, at < until)
-        minute = _MinuteOf(at)
-        networks = (
-            select(reports.c.service, minute.label("minute"), reports.c.network)
-            .where(voices)
-            .distinct()
-            .subquery()
-        )
-        parts = [
-            select(literal("reporters"), reports.c.service, minute, literal(""), func.count())
-            .where(voices)
-            .group_by(reports.c.service, minute),
-            select(literal("networks"), networks.c.service, networks.c.minute,
-                   _Joined(networks.c.network), func.count())
-            .group_by(networks.c.service, networks.c.minute),
-            select(literal("region"), reports.c.service, minute, reports.c.region, func.count())
-            .where(voices, reports.c.region.is_not(None), reports.c.region != "")
-            .group_by(reports.c.service, minute, reports.c.region),
-        ]
-        chosen = _rollup_selection(since, until, repeats_within).cte("chosen")
-        for kind, detail in (("category", chosen.c.category), ("text", chosen.c.text_norm)):
-            first = (
-                select(
-                    chosen.c.service, detail.label("detail"), func.min(chosen.c.at).label("at")
-                )
-                .where(detail.is_not(None), detail != "")
-                .group_by(chosen.c.service, chosen.c.reporter, detail)
-                .subquery()
-            )
-            said = _MinuteOf(first.c.at)
-            parts.append(
-                select(literal(kind), first.c.service, said, first.c.detail, func.count())
-                .where(first.c.at >= since)
-                .group_by(first.c.service, said, first.c.detail)
-            )
-        stmt = union_all(*parts)
+        stmt = _rollup_counts()
+        when = {"since": since, "until": until, "lookback": since - repeats_within}
 
         def q(conn: Connection) -> list[RollupCount]:
             return [
-                RollupCount(kind, service, _minute_value(when), key, int(n))
-                for kind, service, when, key, n in conn.execute(stmt)
+                RollupCount(kind, service, _minute_value(minute), key, int(n))
+                for kind, service, minute, key, n in conn.execute(stmt, when)
             ]
 
         return await self.read(q)
@@ -380,20 +408,17 @@ class ReportsStoreMixin(StoreBase):
         ]
 
         def write(conn: Connection) -> None:
-            # A catch-up after a long stop is a day of every service: split into statements
-            # each driver's limit on bound values allows (SQLite 32,766; PostgreSQL 65,535),
-            # all in one transaction.
+            # One statement, many rows of parameters (the driver's executemany): a catch-up
+            # after a long stop is a day of every service, and a statement with the rows
+            # in its VALUES was compiled anew for every 500 of them.
             keys = ("service", "minute")
-            for start in range(0, len(rows), _MINUTES_PER_STATEMENT):
-                stmt = dialect_insert(conn, crowd_minutes).values(
-                    rows[start : start + _MINUTES_PER_STATEMENT]
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=list(keys),
-                    set_={c.name: stmt.excluded[c.name] for c in crowd_minutes.c
-                          if c.name not in keys},
-                )
-                conn.execute(stmt)
+            stmt = dialect_insert(conn, crowd_minutes)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={c.name: stmt.excluded[c.name] for c in crowd_minutes.c
+                      if c.name not in keys},
+            )
+            conn.execute(stmt, rows)
 
         await self.writer.submit(write)
 
