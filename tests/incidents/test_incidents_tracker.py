@@ -80,6 +80,27 @@ def test_state_change_and_official_acknowledgement_are_events() -> None:
     assert m.events == ()
 
 
+def test_a_resolved_incident_is_told_by_its_worst_not_its_tail() -> None:
+    # The origin fails behind Cloudflare for five minutes; then the probes are well again
+    # while people still report for five more (the demo's ChatGPT outage ends so).
+    engine = FusionEngine()
+    for n in range(5):
+        run(engine, n, True, CrowdState.DETECTED, alarm=n == 0)
+    tail = [run(engine, n, False, CrowdState.DETECTED) for n in range(5, 10)]
+    # One event when the state eases, not one each minute of the tail.
+    assert [e.kind for m in tail for e in m.events] == [EventKind.STATE]
+    live = tail[-1].incidents["chatgpt"]
+    assert live.state is ServiceState.DEGRADED and live.worst_state is ServiceState.OUTAGE
+    for n in range(10, 15):
+        m = run(engine, n, False)
+    done = m.incidents["chatgpt"]
+    assert done.resolved_at == minute(10)
+    assert (done.layer, done.scope.value) == (Layer.ORIGIN, "everyone")
+    assert done.cause is not None and "Cloudflare" in done.cause.en
+    assert any("Cloudflare 502" in e.en for e in done.evidence)
+    assert done.title.en == "ChatGPT outage"
+
+
 def test_verdict_sentence_in_both_languages() -> None:
     engine = FusionEngine()
     for n in range(3, 5):

@@ -55,7 +55,7 @@ class FusionEngine:
                 self.open_shared[inc.id] = inc
             else:
                 self.trackings[inc.service] = Tracking(
-                    bad_streak=1, first_bad_at=inc.started_at, incident=inc)
+                    bad_streak=1, first_bad_at=inc.started_at, incident=inc, layer=inc.layer)
 
     def step(self, now: datetime, inputs: Sequence[ServiceInput]) -> Minute:
         assessments: dict[str, Assessment] = {}

@@ -149,6 +149,9 @@ class Tracking:
     incident: Incident | None = None
     official_seen: tuple[str, ...] = ()
     """"incident-id:status" pairs already reported, so each vendor update is one event."""
+    layer: Layer | None = None
+    """The last bad minute's layer, to tell when the fault moves (the incident's own is
+    its worst phase's)."""
 
 
 @dataclass(frozen=True, slots=True)

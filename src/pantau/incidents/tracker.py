@@ -96,7 +96,7 @@ def _bad_minute(prev: Tracking, a: Assessment, name: str, official: OfficialStat
     first_bad = prev.first_bad_at or a.at
     streak = prev.bad_streak + 1
     tracking = replace(prev, bad_streak=streak, good_streak=0, first_bad_at=first_bad,
-                       first_good_at=None)
+                       first_good_at=None, layer=a.layer)
     inc = prev.incident
     events: list[IncidentEvent] = []
     if inc is None:
@@ -122,14 +122,21 @@ def _bad_minute(prev: Tracking, a: Assessment, name: str, official: OfficialStat
                 _join(Text(f"now {_state_words(a.state).en}",
                            f"kini {_state_words(a.state).id}"), a.cause),
             ))
-        elif a.layer is not inc.layer:
+        elif a.layer is not (prev.layer or inc.layer):
             events.append(IncidentEvent(
                 inc.id, a.at, EventKind.LAYER, a.state, a.layer,
                 a.cause or Text("the cause changed", "penyebabnya berubah"),
             ))
-        worst = max(inc.worst_state, a.state, key=lambda s: _SEVERITY[s])
-        inc = replace(inc, state=a.state, worst_state=worst, layer=a.layer, scope=a.scope,
-                      title=title_for(name, worst), cause=a.cause, evidence=a.evidence)
+        if _SEVERITY[a.state] >= _SEVERITY[inc.worst_state]:
+            inc = replace(inc, state=a.state, worst_state=a.state, layer=a.layer,
+                          scope=a.scope, title=title_for(name, a.state), cause=a.cause,
+                          evidence=a.evidence)
+        else:
+            # The incident is told by its worst: a milder tail (the probes well again,
+            # people still reporting for a while) changes its state, and the timeline
+            # says so, but not what it was (a resolved outage read "many people report
+            # problems that our probes do not see" and "0 people reported...").
+            inc = replace(inc, state=a.state)
     inc, official_events = _official(inc, a, official, prev)
     events.extend(official_events)
     changed = inc if (events or inc != prev.incident) else None
