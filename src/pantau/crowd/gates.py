@@ -172,7 +172,8 @@ class LocalCrowd:
     A restarted process's memory is empty, and every reporter of the last half hour
     would have been a new voice again. So it `recall`s the voices the reports table
     holds from then, by the day's hashes stored there (the gate's own keys are never
-    stored), and asks them too until they are a window old."""
+    stored), and asks them too until they are a window old: just after midnight, by
+    the day before's hashes as well."""
 
     def __init__(self, limiter: ReportLimiter, gate: MemoryGate) -> None:
         self._limiter = limiter
@@ -193,17 +194,30 @@ class LocalCrowd:
             latest = max(latest, at)
         self._recalled_until = latest + self._window
 
-    def decide(self, service: str, where: Origin, who: Reporter, now: float) -> Decision:
+    @property
+    def recalled_until(self) -> float:
+        """Until when (Unix seconds) the voices recalled from the store are asked too."""
+        return self._recalled_until
+
+    def decide(
+        self, service: str, where: Origin, who: Reporter, now: float,
+        day_before: Reporter | None = None,
+    ) -> Decision:
+        """`day_before`: `who` hashed the day before, while recalled voices from before
+        midnight may be theirs (`Hasher.day_before`)."""
         wait = self._limiter.check(where, now)
         if wait is not None:
             return Decision(wait, False)
         used = 0
         if now < self._recalled_until:
-            heard = self._heard.get((service, who.reporter))
-            if heard is not None and now - heard < self._window:
-                return Decision(None, False, heard)
-            since, spent = self._spent.get((service, who.network), (0.0, 0))
-            used = spent if now - since < self._window else 0
+            stored = (who,) if day_before is None else (who, day_before)
+            for hashed in stored:
+                heard = self._heard.get((service, hashed.reporter))
+                if heard is not None and now - heard < self._window:
+                    return Decision(None, False, heard)
+            for hashed in stored:
+                since, spent = self._spent.get((service, hashed.network), (0.0, 0))
+                used += spent if now - since < self._window else 0
         elif self._heard:
             self._heard, self._spent = {}, {}
         gate = self._gate

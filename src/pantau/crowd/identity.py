@@ -240,6 +240,17 @@ class Hasher:
         day = datetime.fromtimestamp(heard, self._zone).date()
         return self.reporter(day, client_id, where)
 
+    def day_before(
+        self, seconds: float, within: float, client_id: str | None, where: Origin
+    ) -> Reporter | None:
+        """The reporter as hashed the day before, if `seconds` is less than `within` into
+        the day `day_of` last told (else None): what the reports table holds of someone
+        heard before midnight, for a restart's recall to know them after it."""
+        starts = self._day_spans[0]
+        if not starts <= seconds < starts + within:
+            return None
+        return self.reporter(self._day - timedelta(days=1), client_id, where)
+
     def reporter(self, day: date, client_id: str | None, where: Origin) -> Reporter:
         """One reporter = one client id within one network (or the address, if no id)."""
         keyed = self._start(day)

@@ -145,7 +145,13 @@ class Ingest:
         if isinstance(crowd, LocalCrowd):
             # In memory nothing waits (called, not awaited): the queue cannot fill
             # between the look above and the write.
-            wait, counted, heard = crowd.decide(service, where, who, seconds)
+            # A restart's first half hour after midnight: its recalled voices from before
+            # midnight are stored under the day before's hashes.
+            day_before = (
+                hasher.day_before(seconds, WINDOW_SECONDS, client_id, where)
+                if seconds < crowd.recalled_until else None
+            )
+            wait, counted, heard = crowd.decide(service, where, who, seconds, day_before)
             if wait is not None:
                 raise RateLimited(wait)
             if heard is not None:
