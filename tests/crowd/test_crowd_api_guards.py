@@ -182,30 +182,31 @@ async def test_a_form_for_a_service_not_in_the_catalog_is_answered_with_a_page(
     assert "Laporan tidak terkirim" in r.text and "tidak dikenal" in r.text
 
 
+def _who(client_id: str, address: str = "203.0.113.5") -> dict[str, str]:
+    return {"X-Pantau-Client": client_id, "X-Forwarded-For": address}
+
+
+async def _post(app: FastAPI, headers: dict[str, str]) -> None:
+    async with client(app) as http:
+        assert (await http.post(URL, json={"category": "app"}, headers=headers)
+                ).status_code == 202
+
+
 async def test_a_restart_remembers_the_voices_of_the_last_half_hour(crowd_store: Store) -> None:
     # In one process's memory (no Redis) the gate started empty at every start, and each
     # reporter of the last half hour counted again.
     clock = FrozenClock(T0)
-
-    def who(client_id: str, address: str = "203.0.113.5") -> dict[str, str]:
-        return {"X-Pantau-Client": client_id, "X-Forwarded-For": address}
-
-    async def post(app: FastAPI, headers: dict[str, str]) -> None:
-        async with client(app) as http:
-            assert (await http.post(URL, json={"category": "app"}, headers=headers)
-                    ).status_code == 202
-
     before = make_app(crowd_store, clock, crowd_network_voices=2)
-    await post(before, who("cli-first-1"))
-    await post(before, who("cli-second"))  # the network's two voices are spent
+    await _post(before, _who("cli-first-1"))
+    await _post(before, _who("cli-second"))  # the network's two voices are spent
     clock.advance(10 * 60)
     after = make_app(crowd_store, clock, crowd_network_voices=2)
     await open_endpoint(after.state)  # as the app's start does
-    await post(after, who("cli-first-1"))
-    await post(after, who("cli-third-1"))
-    await post(after, who("cli-other-1", "198.51.100.7"))
+    await _post(after, _who("cli-first-1"))
+    await _post(after, _who("cli-third-1"))
+    await _post(after, _who("cli-other-1", "198.51.100.7"))
     clock.advance(21 * 60)  # 31 minutes after the first voices: they are free again
-    await post(after, who("cli-first-1"))
+    await _post(after, _who("cli-first-1"))
     assert await _counted(crowd_store) == [True, True, False, False, True, True]
 
 
@@ -215,24 +216,15 @@ async def test_a_restart_just_after_midnight_knows_the_voices_from_before_it(
     # The voices recalled from the store carry the day before's hashes: at 00:05 a
     # restarted server knew nobody from 23:55, and each of them counted again.
     clock = FrozenClock(T0.replace(hour=16, minute=55))  # 23:55 WIB
-
-    def who(client_id: str, address: str = "203.0.113.5") -> dict[str, str]:
-        return {"X-Pantau-Client": client_id, "X-Forwarded-For": address}
-
-    async def post(app: FastAPI, headers: dict[str, str]) -> None:
-        async with client(app) as http:
-            assert (await http.post(URL, json={"category": "app"}, headers=headers)
-                    ).status_code == 202
-
     before = make_app(crowd_store, clock, crowd_network_voices=2)
-    await post(before, who("cli-first-1"))
-    await post(before, who("cli-second"))  # the network's two voices are spent
+    await _post(before, _who("cli-first-1"))
+    await _post(before, _who("cli-second"))  # the network's two voices are spent
     clock.advance(10 * 60)  # 00:05 WIB
     after = make_app(crowd_store, clock, crowd_network_voices=2)
     await open_endpoint(after.state)
-    await post(after, who("cli-first-1"))  # a repeat
-    await post(after, who("cli-third-1"))  # its network has no voice left
-    await post(after, who("cli-other-1", "198.51.100.7"))
+    await _post(after, _who("cli-first-1"))  # a repeat
+    await _post(after, _who("cli-third-1"))  # its network has no voice left
+    await _post(after, _who("cli-other-1", "198.51.100.7"))
     rows = await crowd_store.report_rows(T0, T0 + timedelta(days=1))
     assert [r.counted for r in rows] == [True, True, False, False, True]
     assert rows[2].reporter == rows[0].reporter  # stored with its voice, for the rollup
