@@ -46,7 +46,9 @@ _PAGE_HEADING = {
     405: Text("Not allowed", "Tidak diizinkan"),
     413: Text("Too large", "Terlalu besar"),
 }
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_TYPE = "application/x-www-form-urlencoded"
+"""What a page's form sends (the report form's, without JavaScript)."""
+_FORM_TYPES = (FORM_TYPE, "multipart/form-data")
 _HEADING = Text("Something went wrong", "Terjadi kesalahan")
 HOME = Text("Back to the home page", "Kembali ke halaman utama")
 

@@ -16,11 +16,11 @@ from fastapi import Request
 from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
+from pantau.web.errors import FORM_TYPE
 from pantau.web.render import YEAR, reader_language
 from pantau.web.reports import (
     CLIENT_COOKIE,
     CLIENT_HEADER,
-    FORM_TYPE,
     MAX_REPORT_BYTES,
     Endpoint,
     Refused,

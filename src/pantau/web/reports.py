@@ -38,7 +38,7 @@ from pantau.crowd.validate import (
 from pantau.signals import Text, counted
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded, WriterClosed
-from pantau.web.errors import HOME, UNKNOWN_SERVICE, Problem, unknown_service
+from pantau.web.errors import FORM_TYPE, HOME, UNKNOWN_SERVICE, Problem, unknown_service
 from pantau.web.render import YEAR, reader_language, render
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ router = APIRouter()
 MAX_REPORT_BYTES = 4096
 CLIENT_COOKIE = "pantau_cid"
 CLIENT_HEADER = "x-pantau-client"
-FORM_TYPE = "application/x-www-form-urlencoded"
 
 THANKS = Text("Thank you", "Terima kasih")
 THANKS_BODY = Text(
