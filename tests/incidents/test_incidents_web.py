@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,24 +210,18 @@ def test_status_api_times_default_to_the_operators_zone(tmp_path: Path) -> None:
 def test_the_incidents_api_filters_by_state_before_the_limit(sqlite_url: str) -> None:
     # Discord's outage ended; ChatGPT's, newer, is open: asked for one resolved incident,
     # the API took the newest one first and then filtered it away.
-    async def fuse(store: Any) -> None:
-        engine = FusionEngine()
-        for n in range(30):
-            at = minute(n)
-            inputs = [
-                ServiceInput("discord", "Discord", "cloudflare", crowd(at, service="discord"),
-                             cf_502(at, service="discord") if 2 <= n < 8
-                             else all_ok(at, "discord"), None),
-                ServiceInput("chatgpt", "ChatGPT", "cloudflare", crowd(at),
-                             cf_502(at) if n >= 20 else all_ok(at), None),
-            ]
-            moved = engine.step(at, inputs)
-            await store.save_fusion(at, list(moved.assessments.values()), dict(moved.incidents),
-                                    moved.changed, moved.events)
+    def inputs(n: int, at: datetime) -> list[ServiceInput]:
+        return [
+            ServiceInput("discord", "Discord", "cloudflare", crowd(at, service="discord"),
+                         cf_502(at, service="discord") if 2 <= n < 8
+                         else all_ok(at, "discord"), None),
+            ServiceInput("chatgpt", "ChatGPT", "cloudflare", crowd(at),
+                         cf_502(at) if n >= 20 else all_ok(at), None),
+        ]
 
     rt = runtime(sqlite_url, FrozenClock(minute(30)))
     with TestClient(create_app(rt)) as client:
-        client.portal.call(fuse, rt.store)  # type: ignore[union-attr]
+        client.portal.call(_fused, rt.store, inputs, 30)  # type: ignore[union-attr]
         newest = client.get("/api/v1/incidents", params={"limit": 1}).json()
         resolved = client.get("/api/v1/incidents", params={"state": "resolved", "limit": 1})
         still = client.get("/api/v1/incidents", params={"state": "open", "limit": 1}).json()
@@ -241,3 +236,41 @@ def test_a_language_pantau_does_not_have_leaves_the_readers_choice(client: TestC
                       headers={"Accept-Language": "en"})
     assert '<html lang="id">' in page.text
     assert "set-cookie" not in page.headers or "pantau_lang" not in page.headers["set-cookie"]
+
+
+def test_a_resolved_incidents_page_tells_its_worst_phase_as_past(sqlite_url: str) -> None:
+    # Read after the outage, "people reported problems in the last minute" was not true.
+    def inputs(n: int, at: datetime) -> list[ServiceInput]:
+        bad = 2 <= n < 8
+        return [ServiceInput(
+            "chatgpt", "ChatGPT", "cloudflare",
+            crowd(at, CrowdState.DETECTED if bad else CrowdState.NORMAL, 60 if bad else 2),
+            cf_502(at) if bad else all_ok(at), None)]
+
+    rt = runtime(sqlite_url, FrozenClock(minute(30)))
+    with TestClient(create_app(rt)) as client:
+        client.portal.call(_fused, rt.store, inputs, 30)  # type: ignore[union-attr]
+        (listed,) = client.get("/api/v1/incidents", params={"state": "resolved"}).json()
+        en = client.get(f"/incidents/{listed['id']}", params={"lang": "en"}).text
+        idn = client.get(f"/incidents/{listed['id']}", params={"lang": "id"}).text
+    assert "<h2 id=\"evidence-h\">At its worst</h2>" in en
+    assert "60 people reported problems in one minute (about 3.0 expected)" in en
+    assert "last minute" not in en
+    assert "Saat terparah" in idn and "60 orang melaporkan masalah dalam satu menit (" in idn
+    assert "terakhir" not in idn.split("evidence-h", 1)[1].split("</ul>", 1)[0]
+
+
+def test_an_open_incidents_page_tells_what_we_see(client: TestClient) -> None:
+    page = client.get("/incidents/chatgpt-20250123-1133", params={"lang": "id"}).text
+    assert "<h2 id=\"evidence-h\">Yang kami lihat</h2>" in page
+
+
+async def _fused(store: Any, inputs: Callable[[int, datetime], list[ServiceInput]],
+                 minutes: int) -> None:
+    """Fuse and save `minutes` minutes from minute(0), each minute's inputs from `inputs`."""
+    engine = FusionEngine()
+    for n in range(minutes):
+        at = minute(n)
+        moved = engine.step(at, inputs(n, at))
+        await store.save_fusion(at, list(moved.assessments.values()), dict(moved.incidents),
+                                moved.changed, moved.events)

@@ -149,11 +149,13 @@ def _feature(categories: Counter[str], config: FusionConfig) -> str | None:
 
 
 def _crowd_evidence(crowd: CrowdMinute) -> Text:
+    # "In one minute", not "in the last minute": an incident keeps the evidence of its
+    # worst phase, and its page is read long after that minute.
     usual = f"{crowd.expected:.1f}" if crowd.expected < 10 else f"{crowd.expected:.0f}"
     return Text(
-        f"{counted(crowd.reporters, 'person', 'people')} reported problems in the last minute "
+        f"{counted(crowd.reporters, 'person', 'people')} reported problems in one minute "
         f"(about {usual} expected)",
-        f"{crowd.reporters} orang melaporkan masalah dalam satu menit terakhir "
+        f"{crowd.reporters} orang melaporkan masalah dalam satu menit "
         f"(biasanya sekitar {usual.replace('.', ',')})",
     )
 
