@@ -1,17 +1,20 @@
 """The ingest path: identity, rate limits and dedupe in memory, then one durable write.
 
-Everything before the write is in-process (or, with Redis, one round trip shared by
-the reports that arrive together), so a surge of reports costs little more than the
-group-commit insert itself. The caller is answered only after the write committed; a
+Everything before the write is in-process, decided for all the reports of one turn of
+the event loop at once (or, with Redis, in one round trip shared by the reports that
+arrive together), so a surge of reports costs little more than the group-commit insert
+itself. The caller is answered only after the write committed; a
 full write queue is refused at once (`Overloaded` → 503 + Retry-After) rather than
 queued without bound.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -58,6 +61,18 @@ def report_id(seconds: float) -> str:
     return ((int(seconds * 1000) & 0xFFFF_FFFF_FFFF).to_bytes(6) + tokens.take(10)).hex()
 
 
+class _Waiting(NamedTuple):
+    """A report taken in this turn of the event loop, to be decided with the others."""
+
+    service: str
+    report: ReportIn
+    client_id: str | None
+    peer: str | None
+    forwarded_for: str | None
+    headers: Mapping[bytes, bytes] | None
+    future: asyncio.Future[str]
+
+
 class Ingest:
     def __init__(
         self,
@@ -76,6 +91,7 @@ class Ingest:
         self._proxies = Proxies(trusted_proxies)
         self._crowd = crowd
         self._regions = regions
+        self._waiting: list[_Waiting] = []
 
     @classmethod
     def from_settings(
@@ -128,36 +144,23 @@ class Ingest:
         `Overloaded` (always before the reporter is heard: the retry asked for must
         count) and its failures.
         """
-        where = self._proxies.origin(peer, forwarded_for)
-        if where is None:
-            raise NoAddress("cannot tell the client's address")
-        store = self._store
-        if store.reports_full():
-            raise Overloaded()
-        # One reading of the clock for the limits, the dedupe window, the hash's day and
-        # the stored time: each reading costs more than a microsecond through `Clock`.
-        now = self._clock.now()
-        seconds = now.timestamp()
-        hasher = self._hasher
-        client_id = clean_client_id(client_id)
-        who = hasher.reporter(hasher.day_of(now, seconds), client_id, where)
         crowd = self._crowd
         if isinstance(crowd, LocalCrowd):
-            # In memory nothing waits (called, not awaited): the queue cannot fill
-            # between the look above and the write.
-            # A restart's first half hour after midnight: its recalled voices from before
-            # midnight are stored under the day before's hashes.
-            day_before = (
-                hasher.day_before(seconds, WINDOW_SECONDS, client_id, where)
-                if seconds < crowd.recalled_until else None
+            # Decided with the others taken in this turn of the event loop (`_decide`).
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[str] = loop.create_future()
+            if not self._waiting:
+                loop.call_soon(self._decide, crowd)
+            self._waiting.append(
+                _Waiting(service, report, client_id, peer, forwarded_for, headers, future)
             )
-            wait, counted, heard = crowd.decide(service, where, who, seconds, day_before)
-            if wait is not None:
-                raise RateLimited(wait)
-            if heard is not None:
-                who = hasher.as_heard(who, heard, client_id, where)
-            row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
-            return await store.add_report(row)
+            return await future
+        store, hasher = self._store, self._hasher
+        now = self._clock.now()
+        seconds = now.timestamp()
+        where, client_id, who = self._identify(
+            peer, forwarded_for, client_id, hasher.day_of(now, seconds)
+        )
         # Redis is awaited, and the queue could fill meanwhile: a place is held in it
         # until the report takes it or is refused.
         store.reserve_report()
@@ -174,6 +177,64 @@ class Ingest:
             if holding:
                 store.release_report()
         raise RateLimited(wait)
+
+    def _decide(self, crowd: LocalCrowd) -> None:
+        """Decide and queue for the write every report taken since the last call, each
+        refusal given to its own caller.
+
+        One pass over a loop turn's reports rather than one per request, between
+        uvicorn's own work and the socket calls: the ingest's code and tables are still
+        in the processor's caches from one report to the next (bench/ingest.py). In
+        memory nothing waits, so the queue cannot fill between the look and the write.
+        """
+        waiting, self._waiting = self._waiting, []
+        store, hasher = self._store, self._hasher
+        # One reading of the clock for the turn's limits, dedupe windows, hashes' day and
+        # stored times: each reading costs more than a microsecond through `Clock`.
+        now = self._clock.now()
+        seconds = now.timestamp()
+        day = hasher.day_of(now, seconds)
+        recalling = seconds < crowd.recalled_until
+        for taken in waiting:
+            future = taken.future
+            if future.done():  # its caller went away
+                continue
+            try:
+                where, client_id, who = self._identify(
+                    taken.peer, taken.forwarded_for, taken.client_id, day
+                )
+                # A restart's first half hour after midnight: its recalled voices from
+                # before midnight are stored under the day before's hashes.
+                day_before = (
+                    hasher.day_before(seconds, WINDOW_SECONDS, client_id, where)
+                    if recalling else None
+                )
+                wait, counted, heard = crowd.decide(
+                    taken.service, where, who, seconds, day_before
+                )
+                if wait is not None:
+                    raise RateLimited(wait)
+                if heard is not None:
+                    who = hasher.as_heard(who, heard, client_id, where)
+                row = self._row(taken.service, taken.report, now, seconds, who, counted,
+                                taken.peer, where, taken.headers)
+                store.queue_report(row, future)
+            except Exception as exc:  # one report's failure is its caller's alone
+                future.set_exception(exc)
+
+    def _identify(
+        self, peer: str | None, forwarded_for: str | None, client_id: str | None, day: date
+    ) -> tuple[Origin, str | None, Reporter]:
+        """Where a report comes from, its client id as accepted, and who it is on `day`.
+        Raises `NoAddress`, or `Overloaded` (before the reporter is heard: the retry asked
+        for must count)."""
+        where = self._proxies.origin(peer, forwarded_for)
+        if where is None:
+            raise NoAddress("cannot tell the client's address")
+        if self._store.reports_full():
+            raise Overloaded()
+        client_id = clean_client_id(client_id)
+        return where, client_id, self._hasher.reporter(day, client_id, where)
 
     def _row(
         self,

@@ -257,17 +257,24 @@ class ReportsStoreMixin(StoreBase):
         inserted together with one executemany: a per-row INSERT costs ~15 times
         more, and at outage scale that, not the commit, would be the ceiling.
         """
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.queue_report(report, future, reserved=reserved)
+        return await future
+
+    def queue_report(
+        self, report: NewReport, future: asyncio.Future[str], *, reserved: bool = False
+    ) -> None:
+        """`add_report` for a caller that holds its own future: it gets the report's id
+        once committed. Raises `Overloaded` at once if the queue is full."""
         if reserved:
             self._reserved_reports -= 1
         elif self.reports_full():
             raise Overloaded()
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending_reports.append(report)
         self._report_futures.append(future)
         flusher = self._report_flusher
         if flusher is None or flusher.done():
             self._report_flusher = asyncio.create_task(self._flush_reports())
-        return await future
 
     async def _flush_reports(self) -> None:
         loop = asyncio.get_running_loop()
