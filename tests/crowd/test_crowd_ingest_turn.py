@@ -5,7 +5,7 @@ its own refusal."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -21,9 +21,41 @@ from tests.crowd.crowd_fixtures import T0, crowd_store
 __all__ = ["crowd_store"]
 
 
-def _ingest(store: Store, per_address: str = "6/minute;30/hour") -> Ingest:
+class _CountingClock(FrozenClock):
+    """A frozen clock that counts its readings, or fails them when told to."""
+
+    def __init__(self, fails: bool = False) -> None:
+        super().__init__(T0)
+        self.readings = 0
+        self.fails = fails
+
+    def now(self) -> datetime:
+        self.readings += 1
+        if self.fails:
+            raise RuntimeError("the clock broke")
+        return super().now()
+
+
+class _RegionsFailingFor:
+    """Regions whose look-up fails for one peer: a failure while building one report's row."""
+
+    def __init__(self, peer: str) -> None:
+        self._peer = peer
+
+    def region(self, peer: str | None, where: object, headers: object) -> str | None:
+        if peer == self._peer:
+            raise RuntimeError("the GeoIP database broke")
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def _ingest(store: Store, per_address: str = "6/minute;30/hour", clock: FrozenClock | None = None,
+            regions: object = None) -> Ingest:
     crowd = LocalCrowd(ReportLimiter(per_address, "1000/minute"), MemoryGate(3))
-    return Ingest(store, FrozenClock(T0), secret=b"turn", trusted_proxies=[], crowd=crowd)
+    return Ingest(store, clock or FrozenClock(T0), secret=b"turn", trusted_proxies=[],
+                  crowd=crowd, regions=regions)  # type: ignore[arg-type]
 
 
 async def _send(ingest: Ingest, client_id: str, peer: str | None) -> str:
@@ -34,13 +66,15 @@ async def _send(ingest: Ingest, client_id: str, peer: str | None) -> str:
 async def test_one_turns_reports_are_each_answered_on_their_own(crowd_store: Store) -> None:
     # Eight at once from one address whose limit is six a minute, and one whose address
     # cannot be told: the refusals go to their own callers, the rest are stored.
-    ingest = _ingest(crowd_store)
+    clock = _CountingClock()
+    ingest = _ingest(crowd_store, clock=clock)
     sent = [_send(ingest, f"client-{i:03d}", "198.51.100.7") for i in range(8)]
     answers = await asyncio.gather(*sent, _send(ingest, "client-nowhere", None),
                                    return_exceptions=True)
     ids = [a for a in answers if isinstance(a, str)]
     assert len(ids) == 6
     assert [type(a) for a in answers[6:]] == [RateLimited, RateLimited, NoAddress]
+    assert clock.readings == 1  # decided together, at one reading of the clock
     assert await crowd_store.report_count() == 6
     # One network's three voices; the other three reports are stored but not counted.
     assert len(await crowd_store.voices_since(T0 - timedelta(minutes=1))) == 3
@@ -69,3 +103,24 @@ async def test_a_caller_gone_before_its_turn_is_not_stored(crowd_store: Store) -
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert await crowd_store.report_count() == 1
+
+
+async def test_one_reports_failure_is_its_callers_alone(crowd_store: Store) -> None:
+    ingest = _ingest(crowd_store, regions=_RegionsFailingFor("198.51.2.7"))
+    answers = await asyncio.gather(
+        *(_send(ingest, f"client-{i:03d}", f"198.51.{i}.7") for i in range(1, 4)),
+        return_exceptions=True)
+    assert isinstance(answers[0], str) and isinstance(answers[2], str)
+    assert isinstance(answers[1], RuntimeError)
+    assert await crowd_store.report_count() == 2
+
+
+async def test_a_failure_before_any_report_is_decided_reaches_every_caller(
+    crowd_store: Store,
+) -> None:
+    ingest = _ingest(crowd_store, clock=_CountingClock(fails=True))
+    answers = await asyncio.wait_for(asyncio.gather(
+        *(_send(ingest, f"client-{i:03d}", f"198.51.{i}.7") for i in range(1, 4)),
+        return_exceptions=True), timeout=10)
+    assert [str(a) for a in answers] == ["the clock broke"] * 3
+    assert await crowd_store.report_count() == 0
