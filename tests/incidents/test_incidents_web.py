@@ -265,6 +265,27 @@ def test_an_open_incidents_page_tells_what_we_see(client: TestClient) -> None:
     assert "<h2 id=\"evidence-h\">Yang kami lihat</h2>" in page
 
 
+def test_an_open_incident_past_its_worst_tells_its_worst_so_far(sqlite_url: str) -> None:
+    # Down from minute 2, then only partly working from minute 8 (the crowd still up,
+    # the probes fine): the evidence kept is the outage's, which is no longer what we see.
+    def inputs(n: int, at: datetime) -> list[ServiceInput]:
+        return [ServiceInput(
+            "chatgpt", "ChatGPT", "cloudflare",
+            crowd(at, CrowdState.DETECTED if n >= 2 else CrowdState.NORMAL,
+                  60 if n >= 2 else 2),
+            cf_502(at) if 2 <= n < 8 else all_ok(at), None)]
+
+    rt = runtime(sqlite_url, FrozenClock(minute(12)))
+    with TestClient(create_app(rt)) as client:
+        client.portal.call(_fused, rt.store, inputs, 12)  # type: ignore[union-attr]
+        (listed,) = client.get("/api/v1/incidents", params={"state": "open"}).json()
+        assert listed["state"] != listed["worst_state"] == "outage"
+        en = client.get(f"/incidents/{listed['id']}", params={"lang": "en"}).text
+        idn = client.get(f"/incidents/{listed['id']}", params={"lang": "id"}).text
+    assert "<h2 id=\"evidence-h\">Worst so far</h2>" in en
+    assert "<h2 id=\"evidence-h\">Terparah sejauh ini</h2>" in idn
+
+
 async def _fused(store: Any, inputs: Callable[[int, datetime], list[ServiceInput]],
                  minutes: int) -> None:
     """Fuse and save `minutes` minutes from minute(0), each minute's inputs from `inputs`."""
