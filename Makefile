@@ -21,11 +21,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
-# One test process per CPU (pytest-xdist): each has its own PostgreSQL database and keeps
-# to Redis keys of its own, and most tests wait on servers and subprocesses rather than
-# compute, so two processes on two cores took 229 s where one took 428 s.
+# One test process per CPU, four at most (pytest-xdist): each has its own PostgreSQL
+# database and keeps to Redis keys of its own, and most tests wait on servers and
+# subprocesses rather than compute, so two processes on two cores took 229 s where one
+# took 428 s. The cap keeps a large machine within PostgreSQL's 100 connections.
 test: lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --maxprocesses=4
 
 bench: $(STAMP)
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
