@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import math
 import statistics
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 from ingest import bench_database
 from minute_job import beside_the_loop, store_rows
 from pantau.catalog import Catalog
+from pantau.cli.serve import tune_collector
 from pantau.detect.job import (
     COMMIT_GRACE_SECONDS,
     MAX_CATCH_UP,
@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", help="a PostgreSQL server to make the run's database on")
     args = parser.parse_args()
-    gc.set_threshold(700, 10, 1000)  # as pantau serve runs
+    tune_collector()  # as pantau serve runs
     return asyncio.run(main_async(args.hours, args.rounds, args.database))
 
 

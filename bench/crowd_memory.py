@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import ip_network
 
+from pantau.cli.serve import tune_collector
 from pantau.crowd.gates import MemoryGate
 from pantau.crowd.identity import Hasher, Proxies
 from pantau.crowd.limiter import ReportLimiter
@@ -145,10 +146,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=900.0, help="reports a simulated second")
     args = parser.parse_args()
     n = args.reporters
-    # As `pantau serve` sets the collector (pantau.cli.serve.run_server).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(700, 10, 1000)
+    tune_collector()  # as pantau serve runs
     timed = run(n, args.rate, traced=False)
     gc.collect()
     traced = run(n, args.rate, traced=True)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 from ingest import bench_database
 from pantau.catalog import Catalog
+from pantau.cli.serve import tune_collector
 from pantau.crowd.rollup import from_counts, rollup
 from pantau.detect.job import REPEATS_WITHIN, CrowdScorer, catch_up, count_config
 from pantau.settings import load_settings
@@ -171,7 +171,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", help="a PostgreSQL server to make the run's database on")
     args = parser.parse_args()
-    gc.set_threshold(700, 10, 1000)  # as pantau serve runs
+    tune_collector()  # as pantau serve runs
     return asyncio.run(main_async(args.reports, args.rounds, args.database))
 
 
