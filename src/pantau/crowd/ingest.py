@@ -189,8 +189,8 @@ class Ingest:
         cannot fill between the look and the write.
         """
         waiting, self._waiting = self._waiting, []
+        store, hasher = self._store, self._hasher
         try:
-            store, hasher = self._store, self._hasher
             # One reading of the clock for all of them (limits, dedupe windows, the
             # hashes' day and the stored time): each costs more than a microsecond.
             now = self._clock.now()
