@@ -86,13 +86,17 @@ def _problem(request: Request, exc: HTTPException) -> Problem:
     )
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type value, without its parameters, in lower case."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def _wants_page(request: Request) -> bool:
     """A person's browser: a page it asked for outside the API, or a form it sent."""
     if request.method == "GET":
         path = request.url.path
         return not (path.startswith("/api/") or path == "/healthz")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return content_type in _FORM_TYPES
+    return media_type(request.headers.get("content-type", "")) in _FORM_TYPES
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:

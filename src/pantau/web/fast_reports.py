@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
-from pantau.web.errors import FORM_TYPE
+from pantau.web.errors import FORM_TYPE, media_type
 from pantau.web.render import YEAR, reader_language
 from pantau.web.reports import (
     CLIENT_COOKIE,
@@ -57,7 +57,7 @@ class FastReports:
         headers = dict(reversed(raw_headers))
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if content_type != "application/json":
-            content_type = content_type.split(";")[0].strip().lower()
+            content_type = media_type(content_type)
             if content_type == FORM_TYPE:
                 return False
         cookie = headers.get(b"cookie")

@@ -38,7 +38,14 @@ from pantau.crowd.validate import (
 from pantau.signals import Text, counted
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded, WriterClosed
-from pantau.web.errors import FORM_TYPE, HOME, UNKNOWN_SERVICE, Problem, unknown_service
+from pantau.web.errors import (
+    FORM_TYPE,
+    HOME,
+    UNKNOWN_SERVICE,
+    Problem,
+    media_type,
+    unknown_service,
+)
 from pantau.web.render import YEAR, reader_language, render
 
 log = logging.getLogger(__name__)
@@ -261,7 +268,7 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
     },
 )
 async def post_report(request: Request, slug: str) -> Response:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request.headers.get("content-type", ""))
     is_form = content_type == FORM_TYPE
     service: Service | None = request.app.state.catalog.get(slug)
     client_id = request.cookies.get(CLIENT_COOKIE) or request.headers.get(CLIENT_HEADER)
