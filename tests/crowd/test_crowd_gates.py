@@ -96,16 +96,28 @@ def test_limiter_window_weighs_the_window_before_and_rolls() -> None:
     assert limiter.check(a, 300.0) is not None
 
 
-def test_limiter_clock_stepping_back_gives_no_budget_back() -> None:
+def test_limiter_clock_stepping_back_a_little_gives_no_budget_back() -> None:
     limiter = ReportLimiter("2/minute", "1000/minute")
     a = origin(ip_address("203.0.113.1"))
     assert [limiter.check(a, 130.0) for _ in range(2)] == [None, None]
     # Back within the window, and back into the window before: still the same budget.
     assert limiter.check(a, 121.0) is not None
     assert limiter.check(a, 119.0) == 60  # counted at the current window's start
-    assert limiter.check(origin(ip_address("203.0.113.2")), 10.0) is None
+    assert limiter.check(origin(ip_address("203.0.113.2")), 61.0) is None
     assert limiter.check(a, 180.0) is not None  # 2 x 1.0 from [120, 180) weigh
     assert limiter.check(a, 210.0) is None
+
+
+def test_limiter_clock_stepping_back_far_starts_afresh() -> None:
+    # The clock jumped an hour ahead and was corrected: the windows go on from the
+    # corrected time, not frozen at the hour ahead (6 for the whole hour).
+    limiter = ReportLimiter("6/minute", "1000/minute")
+    a = origin(ip_address("203.0.113.1"))
+    assert [limiter.check(a, 3600.0 + 30) for _ in range(7)][-2:] == [None, 30]
+    allowed = [sum(limiter.check(a, m * 60.0 + 30) is None for _ in range(6))
+               for m in range(10)]
+    # At each minute's middle half of the minute before still weighs.
+    assert allowed == [6, 3, 4, 4, 4, 4, 4, 4, 4, 4]
 
 
 def test_limiter_frees_large_ended_windows_a_few_keys_at_a_time(

@@ -75,10 +75,14 @@ class _Window:
         nothing is counted (`count` does). `shard`: the key's dict, `hash(key) % SHARDS`
         (the caller's, to hash it once for all its windows).
 
-        A clock that steps back into an earlier window counts in the current window, as at
-        its start: a step back gives no budget back (the tuples' table reset each key
-        touched since). Within a window a step back weighs as it always did."""
-        if now >= self.end:
+        A clock that steps back into the window before counts in the current window, as at
+        its start: a small step back gives no budget back (the tuples' table reset each
+        key touched since). Within a window a step back weighs as it always did. A step
+        back further than that starts afresh at the new time, as the Redis windows do
+        (keyed by the time given): kept in the window from before the step, every key
+        would have had one window's budget for as long as the step, an hour's worth of
+        "6/minute" for a clock corrected an hour back."""
+        if now >= self.end or now < self.end - 2 * self.seconds:
             self._roll(now)
         count = self.current[shard].get(key, 0)
         before = self.previous[shard].get(key)
@@ -107,7 +111,8 @@ class _Window:
             ended = self.previous
             self.previous = self.current
         else:
-            # Two windows or more since the last hit: nothing is left to weigh.
+            # Two windows or more since the last hit, or a clock stepped back further than
+            # the window before: nothing is left to weigh.
             ended = self.previous + self.current
             self.previous = _tables()
         self.current = _tables()
