@@ -9,9 +9,14 @@ and incident timeline all live in scenario time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -24,9 +29,35 @@ class Clock(Protocol):
         ...
 
 
+HOLD_BACK = timedelta(seconds=10)
+"""How far back the system clock may step (NTP correcting it, a leap second) and be held
+at its latest reading until it catches up."""
+
+
 class SystemClock:
+    """The system's clock, which does not go back by a small step.
+
+    A report stamped after the clock stepped back could land in a minute already rolled
+    up and scored, and never be counted. Held, the reports of those few seconds share one
+    instant instead. A larger step is taken as it is, and logged: held, the reports of
+    minutes would pile up in one and look like a surge.
+    """
+
+    def __init__(self, read: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
+        self._read = read
+        self._latest = datetime.min.replace(tzinfo=UTC)
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        now = self._read()
+        latest = self._latest
+        if now >= latest:
+            self._latest = now
+            return now
+        if latest - now <= HOLD_BACK:
+            return latest
+        log.warning("the system clock stepped back %s; taken as it is", latest - now)
+        self._latest = now
+        return now
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -154,6 +154,22 @@ class MemoryGate:
             self._front = now
         return True
 
+    def give_back(self, service: str, reporter: str, network: str) -> None:
+        """Take back the voice `admit` just counted for `reporter`, whose report was then
+        not stored: its retry is to count. The queues' entries stay, and are skipped
+        when they come up (their table no longer holds their time)."""
+        shards = self._seen.get(service)
+        if shards is None or shards[hash(reporter) % SHARDS].pop(reporter, None) is None:
+            return
+        networks = self._networks[service][hash(network) % SHARDS]
+        more = networks.more.get(network, 0)
+        if more > 1:
+            networks.more[network] = more - 1
+        elif more == 1:
+            del networks.more[network]
+        else:
+            networks.since.pop(network, None)
+
     def heard(self, service: str, reporter: str) -> float | None:
         """When `reporter`'s voice for `service` was counted, if it still holds."""
         shards = self._seen.get(service)
@@ -224,3 +240,8 @@ class LocalCrowd:
         if gate.admit(service, who.gate_reporter, who.gate_network, now, used):
             return Decision(None, True)
         return Decision(None, False, gate.heard(service, who.gate_reporter))
+
+    def give_back(self, service: str, who: Reporter) -> None:
+        """The voice `decide` counted for `who`, whose report was not stored after all
+        (`MemoryGate.give_back`); its rate-limit budget stays spent."""
+        self._gate.give_back(service, who.gate_reporter, who.gate_network)

@@ -92,6 +92,9 @@ class Ingest:
         self._crowd = crowd
         self._regions = regions
         self._waiting: list[_Waiting] = []
+        # Reports decided and counted as a new voice, not yet stored: a caller whose
+        # report then fails gives the voice back (`submit`).
+        self._counting: dict[asyncio.Future[str], tuple[str, Reporter]] = {}
 
     @classmethod
     def from_settings(
@@ -154,7 +157,16 @@ class Ingest:
             self._waiting.append(
                 _Waiting(service, report, client_id, peer, forwarded_for, headers, future)
             )
-            return await future
+            try:
+                return await future
+            except Exception:
+                # Not stored (the store failed, say): the retry its refusal asks for must
+                # count, so a voice counted for it is given back.
+                if (voice := self._counting.pop(future, None)) is not None:
+                    crowd.give_back(*voice)
+                raise
+            finally:
+                self._counting.pop(future, None)
         store, hasher = self._store, self._hasher
         now = self._clock.now()
         seconds = now.timestamp()
@@ -170,9 +182,19 @@ class Ingest:
             if wait is None:
                 if heard is not None:
                     who = hasher.as_heard(who, heard, client_id, where)
-                row = self._row(service, report, now, seconds, who, counted, peer, where, headers)
-                holding = False
-                return await store.add_report(row, reserved=True)
+                # Stored at the time it is queued, not the time it was decided at: the
+                # minute's rollup waits for the reports queued, not for those still out
+                # at Redis, which would land in a minute already rolled up.
+                stored = self._clock.now()
+                try:
+                    row = self._row(service, report, stored, stored.timestamp(), who,
+                                    counted, peer, where, headers)
+                    holding = False
+                    return await store.add_report(row, reserved=True)
+                except Exception:
+                    if counted:  # as in memory: the retry must count
+                        await crowd.give_back(service, who, seconds)
+                    raise
         finally:
             if holding:
                 store.release_report()
@@ -221,6 +243,8 @@ class Ingest:
                 )
                 if wait is not None:
                     raise RateLimited(wait)
+                if counted:
+                    self._counting[future] = (taken.service, who)
                 if heard is not None:
                     who = hasher.as_heard(who, heard, client_id, where)
                 row = self._row(taken.service, taken.report, now, seconds, who, counted,

@@ -130,6 +130,20 @@ return table.concat(out, ' ')
 """
 
 
+# ARGV: service, reporter, network hash, and the time the voice was counted at, as sent
+# to _SCRIPT. Takes the voice back if it is still that one.
+_GIVE_BACK = """
+local seen = 'pantau:gate:seen:' .. ARGV[1] .. ':' .. ARGV[2]
+if redis.call('GET', seen) == ARGV[4] then
+  redis.call('DEL', seen)
+  local used = 'pantau:gate:voices:' .. ARGV[1] .. ':' .. ARGV[3]
+  if redis.call('HINCRBY', used, 'voices', -1) <= 0 then
+    redis.call('DEL', used)
+  end
+end
+"""
+
+
 class SharedStateDown(Exception):
     """Redis did not answer: a report can be neither limited nor counted."""
 
@@ -151,6 +165,7 @@ class SharedCrowd:
         window: int = WINDOW_SECONDS,
     ) -> None:
         self._script = redis.register_script(_SCRIPT)
+        self._give_back = redis.register_script(_GIVE_BACK)
         limits: list[str | int] = []
         for scope, spec in (("a", per_address), ("n", per_network)):
             for amount, seconds in budgets(spec):
@@ -189,6 +204,15 @@ class SharedCrowd:
             return Decision(None, False, float(outcome[1:]))
         n = int(outcome)
         return Decision(-n, False) if n < 0 else Decision(None, n == 1)
+
+    async def give_back(self, service: str, who: Reporter, now: float) -> None:
+        """Take back the voice `decide` counted at `now` for `who`, whose report was not
+        stored after all: its retry is to count. Its rate-limit budget stays spent. If
+        Redis cannot be told, the voice holds for its window, as after a timeout."""
+        try:
+            await self._give_back(args=[service, who.gate_reporter, who.gate_network, repr(now)])
+        except RedisError as exc:
+            log.warning("Redis did not take back a voice whose report was not stored: %s", exc)
 
     async def _send(self) -> None:
         """Send what is pending, in calls of at most BATCH reports, until nothing is."""
