@@ -1,6 +1,6 @@
 """The report API against forged, repeated and unlucky reports: other sites' pages,
-clients without cookies, refusals that must not cost a voice, and both paths reading a
-request alike."""
+clients without cookies or ids, cookies behind proxies, refusals that must not cost a
+voice, and both paths reading a request alike."""
 
 from __future__ import annotations
 
@@ -55,16 +55,40 @@ async def test_a_report_from_another_sites_page_is_refused(
         assert await _counted(crowd_store) == []
 
 
-async def test_a_client_without_a_cookie_is_known_by_its_address(crowd_store: Store) -> None:
-    # curl, a script, a browser that refuses cookies: given a new id with every answer,
-    # each repeat would have counted again (up to the network's voices).
+@pytest.mark.parametrize("presented", [None, "short", "not an id!"])
+async def test_a_browser_is_known_from_its_first_report_by_the_id_it_is_given(
+    crowd_store: Store, presented: str | None
+) -> None:
+    # Its first report, with no id we accept, is already the id's that comes back with
+    # the cookie; known by its address, the next report (with the cookie) was a second
+    # voice. The JSON path and the form alike.
+    app = make_app(crowd_store, FrozenClock(T0))
+    for i, body in enumerate(({"json": {"category": "app"}}, {"data": {"category": "app"}})):
+        async with client(app) as http:
+            if presented is not None:
+                http.cookies.set("pantau_cid", presented)
+            headers = {"X-Forwarded-For": f"203.0.11{i}.5"}
+            first = await http.post(URL, headers=headers, **body)  # type: ignore[arg-type]
+            issued = first.cookies["pantau_cid"]
+            assert issued != presented and len(issued) == 22
+            again = await http.post(URL, headers=headers, **body)  # type: ignore[arg-type]
+            assert "set-cookie" not in again.headers
+    assert await _counted(crowd_store) == [True, False, True, False]
+
+
+async def test_a_client_that_never_sends_its_id_back_counts_within_its_networks_voices(
+    crowd_store: Store,
+) -> None:
+    # curl, a script ignoring cookies: a new reporter each time, as with forged ids, and
+    # held to the network's three voices in 30 minutes.
     app = make_app(crowd_store, FrozenClock(T0))
     async with client(app) as http:
-        for body in ({"json": {"category": "app"}}, {"data": {"category": "app"}}) * 2:
+        for _ in range(5):
             http.cookies.clear()
-            r = await http.post(URL, headers={"X-Forwarded-For": "203.0.113.5"}, **body)
-            assert r.status_code in (202, 303) and "pantau_cid" in r.cookies
-    assert await _counted(crowd_store) == [True, False, False, False]
+            r = await http.post(URL, headers={"X-Forwarded-For": "203.0.113.5"},
+                                json={"category": "app"})
+            assert r.status_code == 202
+    assert await _counted(crowd_store) == [True, True, True, False, False]
 
 
 async def test_the_cookie_is_only_sent_back_over_https(crowd_store: Store) -> None:
@@ -78,6 +102,22 @@ async def test_the_cookie_is_only_sent_back_over_https(crowd_store: Store) -> No
     assert "secure" not in plain.headers["set-cookie"].lower()
     assert "secure" in secure.headers["set-cookie"].lower()
     assert "secure" in form.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(("peer", "secure"), [("127.0.0.1", True), ("198.51.100.9", False)])
+async def test_the_cookie_is_secure_behind_a_trusted_proxy_that_ended_tls(
+    crowd_store: Store, peer: str, secure: bool
+) -> None:
+    # The proxy speaks plain HTTP to pantau and says the browser came over HTTPS; only a
+    # trusted proxy (PANTAU_TRUSTED_PROXIES) is believed.
+    app = make_app(crowd_store, FrozenClock(T0))
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
+    async with client(app, peer=peer) as http:
+        api = await http.post(URL, json={"category": "app"}, headers=headers)
+        http.cookies.clear()
+        form = await http.post(URL, data={"category": "app"}, headers=headers)
+    for answer in (api, form):
+        assert ("secure" in answer.headers["set-cookie"].lower()) is secure
 
 
 async def test_a_report_refused_as_overloaded_does_not_use_up_the_voice(

@@ -118,6 +118,10 @@ class Ingest:
             zone=ZoneInfo(settings.crowd_timezone),
         )
 
+    def trusts(self, peer: str | None) -> bool:
+        """Whether `peer` is a trusted proxy, whose forwarding headers are believed."""
+        return peer is not None and self._proxies.trusts(peer)
+
     async def recall(self) -> None:
         """After a start, take in the voices of the gate's last window from the store, so
         that a restart does not count its reporters again (in memory only: Redis keeps

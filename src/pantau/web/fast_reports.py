@@ -25,9 +25,10 @@ from pantau.web.reports import (
     Endpoint,
     Refused,
     accept,
+    client_of,
     endpoint_of,
     forwarded_lines,
-    new_client_id,
+    over_https,
 )
 
 _REPORT_PATH = re.compile(r"^/api/v1/services/([a-z0-9-]+)/reports$")
@@ -61,13 +62,19 @@ class FastReports:
             if content_type == FORM_TYPE:
                 return False
         cookie = headers.get(b"cookie")
-        client_id = (
+        client_id, new_client = client_of((
             cookie_parser(cookie.decode("latin-1")).get(CLIENT_COOKIE) if cookie else None
-        ) or headers.get(_CLIENT_HEADER, b"").decode("latin-1") or None
+        ) or headers.get(_CLIENT_HEADER, b"").decode("latin-1") or None)
+        endpoint = self._endpoint
+        if endpoint is None or endpoint.closed:
+            endpoint = self._endpoint = endpoint_of(self._state)
+        client = scope.get("client")
+        peer = client[0] if client else None
         extra: list[tuple[bytes, bytes]] = []
-        if client_id is None:  # known by its address this time, as in `post_report`
-            secure = b"; Secure" if scope.get("scheme") == "https" else b""
-            extra.append((b"set-cookie", _COOKIE_SET % new_client_id().encode() + secure))
+        if new_client:  # as in `post_report`
+            secure = (b"; Secure" if over_https(scope.get("scheme", "http"), peer, headers,
+                                                endpoint.ingest) else b"")
+            extra.append((b"set-cookie", _COOKIE_SET % client_id.encode() + secure))
         forwarded = headers.get(b"x-forwarded-for")
         if forwarded is None:
             forwarded_for = None
@@ -76,19 +83,15 @@ class FastReports:
             forwarded_for = forwarded.decode("latin-1")
         else:
             forwarded_for = forwarded_lines(raw_headers)
-        endpoint = self._endpoint
-        if endpoint is None or endpoint.closed:
-            endpoint = self._endpoint = endpoint_of(self._state)
         try:
             raw = await _read_body(receive)
-            client = scope.get("client")
             report_id = await accept(
                 endpoint,
                 match.group(1),
                 raw,
                 content_type,
                 client_id=client_id,
-                peer=client[0] if client else None,
+                peer=peer,
                 forwarded_for=forwarded_for,
                 headers=headers,
             )

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pantau.catalog import Service
 from pantau.crowd.identity import tokens
-from pantau.crowd.ingest import Ingest, NoAddress, RateLimited
+from pantau.crowd.ingest import Ingest, NoAddress, RateLimited, clean_client_id
 from pantau.crowd.shared import SharedStateDown
 from pantau.crowd.validate import (
     MAX_TEXT,
@@ -189,6 +189,29 @@ def new_client_id() -> str:
     return base64.urlsafe_b64encode(tokens.take(16)).rstrip(b"=").decode()
 
 
+def client_of(presented: str | None) -> tuple[str, bool]:
+    """The client id a report is known by, and whether it is new (to be set as the cookie).
+
+    A first-party cookie lets one browser count once however its address changes. A
+    client that presents no id we accept is given one, and this report is already known
+    by it: known by its address instead, a browser's next report, with the cookie, was a
+    second voice. A client that never sends it back (a script ignoring cookies) is a new
+    reporter each time, within its network's few voices (as forged ids are)."""
+    client_id = clean_client_id(presented)
+    return (new_client_id(), True) if client_id is None else (client_id, False)
+
+
+def over_https(scheme: str, peer: str | None, headers: Mapping[bytes, bytes],
+               ingest: Ingest) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a trusted proxy that
+    ended TLS and says so (`X-Forwarded-Proto`); the cookie is then marked `Secure`."""
+    if scheme == "https":
+        return True
+    proto = headers.get(b"x-forwarded-proto")
+    return (proto is not None and ingest.trusts(peer)
+            and proto.split(b",")[0].strip().lower() == b"https")
+
+
 @dataclass(slots=True)
 class Endpoint:
     """What every report needs, found once per app: the services by slug, the ingest."""
@@ -271,21 +294,21 @@ async def post_report(request: Request, slug: str) -> Response:
     content_type = media_type(request.headers.get("content-type", ""))
     is_form = content_type == FORM_TYPE
     service: Service | None = request.app.state.catalog.get(slug)
-    client_id = request.cookies.get(CLIENT_COOKIE) or request.headers.get(CLIENT_HEADER)
-    # A first-party cookie lets one browser count once however its address changes. Not
-    # for this report: one that presents no id (a script, a browser refusing cookies)
-    # is known by its address, or each of its repeats would count again.
-    new_client = None if client_id else new_client_id()
+    client_id, new_client = client_of(
+        request.cookies.get(CLIENT_COOKIE) or request.headers.get(CLIENT_HEADER))
+    endpoint = endpoint_of(request.app.state)
+    peer = request.client.host if request.client else None
+    headers = dict(reversed(request.scope["headers"]))
     try:
         report_id = await accept(
-            endpoint_of(request.app.state),
+            endpoint,
             slug,
             await request.body(),
             content_type,
             client_id=client_id,
-            peer=request.client.host if request.client else None,
+            peer=peer,
             forwarded_for=forwarded_lines(request.scope["headers"]),
-            headers=dict(reversed(request.scope["headers"])),
+            headers=headers,
         )
     except Refused as exc:
         response = _refused(request, service, exc, is_form)
@@ -296,9 +319,9 @@ async def post_report(request: Request, slug: str) -> Response:
                 f"/services/{slug}/reported?lang={reader_language(request)}", status_code=303)
         else:
             response = JSONResponse({"id": report_id}, status_code=202)
-    if new_client is not None:
-        response.set_cookie(CLIENT_COOKIE, new_client, max_age=YEAR, samesite="lax", httponly=True,
-                            secure=request.url.scheme == "https")
+    if new_client:
+        response.set_cookie(CLIENT_COOKIE, client_id, max_age=YEAR, samesite="lax", httponly=True,
+                            secure=over_https(request.url.scheme, peer, headers, endpoint.ingest))
     return response
 
 
