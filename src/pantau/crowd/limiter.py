@@ -97,8 +97,20 @@ class _Window:
         if elapsed < 0.0:
             elapsed = 0.0
         if before * (1.0 - elapsed) + count + 1 > self.amount:
-            return (1.0 - elapsed) * self.seconds
+            return self._until_allowed(before, count, elapsed)
         return None
+
+    def _until_allowed(self, before: int, count: int, elapsed: float) -> float:
+        """Seconds until one more hit is allowed, if no other comes meanwhile: the window
+        before weighs less as time goes on, and once this one ends its own count weighs
+        as the one before (the end of this window alone, a Retry-After was too short
+        after a busy window and too long after a light one)."""
+        room = self.amount - count - 1
+        if room >= 0:  # within this window, once the one before weighs little enough
+            return (1.0 - room / before - elapsed) * self.seconds
+        if self.amount == 0:
+            return (1.0 - elapsed) * self.seconds
+        return (1.0 - elapsed + max(0.0, 1.0 - (self.amount - 1) / count)) * self.seconds
 
     def count(self, key: str, shard: int) -> None:
         """Count one hit, in the window `wait` last looked at."""
@@ -137,7 +149,7 @@ class ReportLimiter:
 
     def check(self, where: Origin, now: float) -> int | None:
         """Take one report from the budgets at `now` (seconds); None if allowed, else
-        seconds to wait.
+        seconds to wait: until every budget allows it.
 
         Counted only if every budget allows it: a report one budget refuses takes
         nothing from the others. Counted as it was tried, the address windows kept a key
@@ -148,12 +160,16 @@ class ReportLimiter:
         address, network = where
         address_shard = hash(address) % SHARDS
         network_shard = hash(network) % SHARDS
+        longest: float | None = None
         for windows, key, shard in ((self._by_address, address, address_shard),
                                     (self._by_network, network, network_shard)):
             for window in windows:
                 wait = window.wait(key, now, shard)
-                if wait is not None:
-                    return max(1, math.ceil(wait))
+                if wait is not None and (longest is None or wait > longest):
+                    longest = wait
+        if longest is not None:
+            # Less a microsecond: 80.00000000000001 s is 80, not 81.
+            return max(1, math.ceil(longest - 1e-6))
         for window in self._by_address:
             window.count(address, address_shard)
         for window in self._by_network:

@@ -82,10 +82,19 @@ while at <= #ARGV do
     local before = tonumber(redis.call('GET', base .. (index - 1)) or '0')
     local elapsed = now / seconds - index
     if before * (1 - elapsed) + count + 1 > amount then
-      wait = math.max(1, math.ceil((1 - elapsed) * seconds))
-      break
+      -- Until every budget allows it, each as limiter._Window._until_allowed.
+      local room, until_ = amount - count - 1, 0
+      if room >= 0 then
+        until_ = 1 - room / before - elapsed
+      elseif amount == 0 then
+        until_ = 1 - elapsed
+      else
+        until_ = 1 - elapsed + math.max(0, 1 - (amount - 1) / count)
+      end
+      wait = math.max(wait, 1, math.ceil(until_ * seconds - 1e-6))
+    else
+      counters[l] = {base .. index, 2 * seconds}
     end
-    counters[l] = {base .. index, 2 * seconds}
   end
   if wait == 0 then
     for _, counter in ipairs(counters) do
