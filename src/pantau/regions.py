@@ -39,6 +39,14 @@ def _country_name(alpha_2: str, lang: str) -> str | None:
 
 
 @cache
+def known_regions() -> frozenset[str]:
+    """Every ISO 3166-1 country and 3166-2 subdivision code (5,295), for telling a region a
+    report names from one made up ("ID-ZZ", "UK-LND": the United Kingdom's code is GB)."""
+    countries = {country.alpha_2 for country in pycountry.countries}
+    return frozenset(countries | {subdivision.code for subdivision in pycountry.subdivisions})
+
+
+@cache
 def region_name(code: str, lang: str) -> str:
     """The name of region `code` for a reader of `lang`; the code itself if unknown."""
     code = code.upper()

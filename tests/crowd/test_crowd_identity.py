@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from ipaddress import ip_address, ip_network
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -150,6 +151,48 @@ def test_report_validation() -> None:
         with pytest.raises(Malformed) as bad:
             decode_report(body)
         assert (bad.value.at, bad.value.utf8) == (byte, utf8), body
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    # Line breaks and tabs are spaces between words, not glue.
+    ("Error 502\\nBad Gateway", "Error 502 Bad Gateway"),
+    ("Error\\t502 \\r\\n\\n Bad", "Error 502 Bad"),
+    # Joiners belong to the text: a family emoji, a Persian word.
+    ("\\ud83d\\udc68\\u200d\\ud83d\\udc67", "\U0001f468\u200d\U0001f467"),
+    ("\\u0645\\u06cc\\u200c\\u062e\\u0648\\u0627\\u0647\\u0645",
+     "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+    # Text shown in another order than it is stored, and a byte-order mark: gone.
+    ("login \\u202egnp.exe\\u202c ok", "login gnp.exe ok"),
+    ("\\ufeff502", "502"),
+])
+def test_a_reports_text_keeps_its_words_apart_and_its_joiners(sent: str, kept: str) -> None:
+    body = b'{"category": "app", "text": "%b"}' % sent.encode()
+    assert decode_report(body).text == kept
+    assert decode_form(b"category=app&text=" + quote(kept.replace(" ", "\n")).encode()).text \
+        == kept
+
+
+def test_a_reports_text_is_measured_in_the_characters_seen() -> None:
+    # 280 letters with a combining accent each fit (they are 280 "é"); 281 do not.
+    accented = "e\u0301"
+    assert decode_report(('{"category": "app", "text": "%s"}' % (accented * 280)).encode()
+                         ).text == "\u00e9" * 280
+    with pytest.raises(Invalid):
+        decode_report(('{"category": "app", "text": "%s"}' % (accented * 281)).encode())
+
+
+@pytest.mark.parametrize(("region", "known"), [
+    ("ID-JK", True), ("GB-LND", True), ("us-ca", True), ("MY", True),
+    ("ID-ZZ", False), ("ID-99", False), ("ID-JKT", False), ("UK-LND", False), ("EU", False),
+])
+def test_a_region_must_be_one_iso_3166_names(region: str, known: bool) -> None:
+    body = b'{"category": "app", "region": "%b"}' % region.encode()
+    if known:
+        assert decode_report(body).region == region.upper()
+    else:
+        with pytest.raises(Invalid) as caught:
+            decode_report(body)
+        assert caught.value.field == "region"
 
 
 def test_a_field_given_twice_is_read_as_its_last_in_json_and_in_a_form() -> None:

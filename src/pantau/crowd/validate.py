@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from pantau.regions import known_regions
+
 MAX_TEXT = 280
 FIELDS = ("category", "region", "text")
 
@@ -28,7 +30,13 @@ class Category(StrEnum):
 COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
 """ISO 3166-1 alpha-2 less the user-assigned codes, which CDNs and databases use for
 "unknown" (XX, ZZ) or private uses: they name no place."""
-_REGION = re.compile(rf"{COUNTRY.pattern}(-[A-Z0-9]{{1,3}})?")
+# Line breaks and tabs between words are a space: "Error 502\nBad Gateway" is the message
+# typed on one line, not "Error 502Bad Gateway".
+_CONTROLS = re.compile(r"\s*[\x00-\x1f\x7f-\x9f][\x00-\x1f\x7f-\x9f\s]*")
+# Invisible format characters that only mislead: bidirectional embeddings, overrides and
+# isolates (text shown in another order than it is stored), and the byte-order mark.
+# Joiners stay, as in emoji and in Persian or Hindi words; so do lone surrogates not.
+_HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 
 
 class BadField(ValueError):
@@ -56,15 +64,18 @@ class ReportIn(msgspec.Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.region is not None:
             region = self.region.strip().upper()
-            if region and _REGION.fullmatch(region) is None:
+            if region and region not in known_regions():
                 raise BadField("region")
             self.region = region or None
         if self.text is not None:
-            text = self.text.strip()
-            if not text.isprintable():  # printable: no Other (C*) characters, the usual case
-                # Control characters have no place in an error message and break displays;
-                # what is left is what must fit.
-                text = "".join(c for c in text if unicodedata.category(c)[0] != "C").strip()
+            text = self.text
+            if not text.isascii():
+                # One spelling of each character, so that what must fit is what is seen:
+                # "e" and a combining accent are one "é".
+                text = unicodedata.normalize("NFC", text)
+            if not text.isprintable():  # printable: no controls, the usual case
+                text = _HIDDEN.sub("", _CONTROLS.sub(" ", text))
+            text = text.strip()
             if len(text) > MAX_TEXT:
                 raise BadField("text")
             self.text = text or None
