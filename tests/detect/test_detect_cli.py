@@ -80,3 +80,46 @@ def test_a_spreadsheets_file_is_read_as_it_is_meant(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["value"] for r in rows] == ["1", "2", "3"]
+
+
+def test_a_value_too_large_to_score_is_named_with_its_line(tmp_path: Path) -> None:
+    # Infinite, or so large that the detector's sums of squares overflow: every later
+    # score was near 0 after one such row. A missing value (nan, empty) is skipped.
+    for value in ("inf", "-1e308", "1e160"):
+        path = tmp_path / "large.csv"
+        path.write_text(f"timestamp,value\n2025-01-01 00:00:00,nan\n2025-01-01 00:05:00,{value}\n")
+        done = subprocess.run([PANTAU, "detect", str(path)], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"large.csv:3: '{value}' cannot be scored" in done.stderr
+
+
+def test_a_series_is_read_from_a_pipe_as_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "series.csv"
+    _series(path, np.random.default_rng(4).normal(10, 1, 400))
+    from_file = subprocess.run([PANTAU, "detect", str(path)], capture_output=True, timeout=60)
+    for name in ("-", "/dev/stdin"):
+        piped = subprocess.run([PANTAU, "detect", name], input=path.read_bytes(),
+                               capture_output=True, timeout=60)
+        assert piped.returncode == 0, piped.stderr
+        assert piped.stdout == from_file.stdout
+    assert b"-0.000000" not in from_file.stdout
+
+
+def test_output_that_cannot_be_written_ends_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "series.csv"
+    _series(path, np.random.default_rng(5).normal(10, 1, 3000))
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([PANTAU, "detect", str(path)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["error: stdout: No space left on device"]
+    # A reader that stops early (| head) is no error to report.
+    reader = subprocess.Popen([PANTAU, "detect", str(path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.readline()
+    reader.stdout.close()
+    assert reader.wait(timeout=60) == 1
+    assert reader.stderr.read() == b""
+    reader.stderr.close()

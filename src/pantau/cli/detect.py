@@ -3,15 +3,18 @@
 Writes `timestamp,value,anomaly_score,alarm` to stdout. Each row is scored only
 from the rows before it, exactly as the live detector would see it; as NAB does, the
 length of the file sets the learning period (15 %, at most 750 rows) and the spacing
-of the first timestamps the daily period.
+of the first timestamps the daily period. `-` (or a pipe) is read from standard input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import math
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +31,22 @@ _BAD = {
     "stamp": Text("{stamp!r} is not a time (ISO 8601, such as 2014-04-01 00:00:00)",
                   "{stamp!r} bukan waktu (ISO 8601, misalnya 2014-04-01 00:00:00)"),
     "utf8": Text("not a UTF-8 text file", "bukan berkas teks UTF-8"),
+    "value": Text("{value!r} cannot be scored: a value must be finite and at most 1e100 in size",
+                  "{value!r} tidak dapat dinilai: nilai harus terhingga dan paling besar 1e100"),
 }
+MAX_VALUE = 1e100
+"""Larger values (or infinite ones) overflow the detector's sums of squares: one such row
+left every later score near 0, a surge of 100,000 times included."""
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[io.TextIOBase]:
+    # utf-8-sig: a spreadsheet's byte order mark is not part of the header.
+    if str(path) == "-":
+        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    else:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            yield f
 
 
 def _rows(path: Path) -> Iterator[tuple[str, float, datetime]]:
@@ -41,8 +59,7 @@ def _rows(path: Path) -> Iterator[tuple[str, float, datetime]]:
         return CliError(f"{where}: {words.format(**params)}", 2)
 
     try:
-        # utf-8-sig: a spreadsheet's byte order mark is not part of the header.
-        with path.open(newline="", encoding="utf-8-sig") as f:
+        with _opened(path) as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None or [h.strip().lower() for h in header[:2]] != ["timestamp", "value"]:
@@ -54,6 +71,8 @@ def _rows(path: Path) -> Iterator[tuple[str, float, datetime]]:
                     value = float(row[1]) if row[1].strip() else math.nan
                 except (IndexError, ValueError):
                     raise refuse("row", n) from None
+                if abs(value) > MAX_VALUE:  # NaN is a missing value, as an empty cell
+                    raise refuse("value", n, value=row[1].strip())
                 try:
                     at = datetime.fromisoformat(row[0].strip())
                 except ValueError:
@@ -75,11 +94,16 @@ def register(app: typer.Typer) -> None:
             None, min=0, help="Rows before any alarm (default: 15 % of the file, at most 750)."
         ),
     ) -> None:
-        """Score a timestamp,value CSV as a stream: timestamp,value,anomaly_score,alarm."""
-        # Read twice, holding no rows: once to check every row and count them (NAB's
-        # learning period is a share of the file), once to score them as they come.
+        """Score a timestamp,value CSV as a stream: timestamp,value,anomaly_score,alarm.
+
+        FILE may be - for standard input."""
+        # A file is read twice, holding no rows: once to check every row and count them
+        # (NAB's learning period is a share of the file), once to score them as they
+        # come. A pipe can be read once only: its rows are held.
+        rows: Iterable[tuple[str, float, datetime]] = (
+            _rows(file) if file.is_file() else list(_rows(file)))
         total, first = 0, list[datetime]()
-        for _, _, at in _rows(file):
+        for _, _, at in rows:
             total += 1
             if len(first) < PERIOD_FROM_ROWS:
                 first.append(at)
@@ -87,8 +111,24 @@ def register(app: typer.Typer) -> None:
             learn=learning_rows(total) if learn is None else learn,
             period=rows_per_day(first),
         )
+        _write(detector, _rows(file) if file.is_file() else rows)
+
+
+def _write(detector: ValueDetector, rows: Iterable[tuple[str, float, datetime]]) -> None:
+    from pantau.cli import CliError
+
+    try:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["timestamp", "value", "anomaly_score", "alarm"])
-        for stamp, value, _ in _rows(file):
+        for stamp, value, _ in rows:
             score = detector.update(value)
-            out.writerow([stamp, f"{value:g}", f"{score.score:.6f}", int(score.alarm)])
+            # + 0.0: a score of -0.0 is written 0.000000.
+            out.writerow([stamp, f"{value:g}", f"{score.score + 0.0:.6f}", int(score.alarm)])
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped (`| head`): nothing more to say, and nothing for Python to
+        # complain about when it flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except OSError as exc:
+        raise CliError(f"stdout: {exc.strerror}", 1) from None
