@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -97,6 +98,22 @@ def test_help_lists_only_working_commands() -> None:
     result = _pantau("--help")
     assert result.returncode == 0
     assert "serve" in result.stdout and "demo" in result.stdout
+
+
+@pytest.mark.parametrize(("command", "variables"), [
+    ("serve", ["PANTAU_HOST", "PANTAU_PORT", "PANTAU_DATABASE", "PANTAU_REDIS"]),
+    ("report", ["PANTAU_SERVER_URL"]),
+    ("check", ["PANTAU_SERVER_URL", "PANTAU_RESOLVERS", "PANTAU_CA_FILE"]),
+])
+def test_help_names_the_environment_variable_of_each_option(
+    command: str, variables: list[str]
+) -> None:
+    # Wide, so that no name is cut where it wraps; as Rich markup "[env PANTAU_HOST]"
+    # was a tag and vanished.
+    result = _pantau(command, "--help", env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0
+    for variable in variables:
+        assert f"(env {variable})" in result.stdout, variable
 
 
 def test_redis_is_reachable_for_scale_out() -> None:

@@ -163,17 +163,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def check(
         service: str = typer.Argument(..., help="Service name, alias or slug (e.g. chatgpt)."),
-        server: str = typer.Option("", "--server", help="pantau server [env PANTAU_SERVER_URL]."),
+        server: str = typer.Option("", "--server", help="pantau server (env PANTAU_SERVER_URL)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         host: list[str] = typer.Option(
             [], "--host", help="Connectivity URL answering 204 (repeatable); default: three "
             "independent public ones."),
         resolver: list[str] = typer.Option(
-            [], "--resolver", help="DNS resolver HOST:PORT (repeatable) [env PANTAU_RESOLVERS]."),
+            [], "--resolver", help="DNS resolver HOST:PORT (repeatable) (env PANTAU_RESOLVERS)."),
         allow_private: bool = typer.Option(
             False, "--allow-private", help="Allow private/loopback targets (the lab)."),
         ca_file: Path | None = typer.Option(None, "--ca-file", exists=True, dir_okay=False,
-                                            help="Extra CA bundle (PEM) [env PANTAU_CA_FILE]."),
+                                            help="Extra CA bundle (PEM) (env PANTAU_CA_FILE)."),
         timeout: float = typer.Option(5.0, "--timeout", min=0.1, max=60, help="Seconds."),
         tz: str = typer.Option("", "--tz", help="Time zone for times (default: TZ or WIB)."),
         lang: str = typer.Option("", "--lang", help="en or id; default from LANG."),

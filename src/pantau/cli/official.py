@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(10.0, min=0.1, help="Seconds to wait for the page."),
         allow_private: bool = typer.Option(
             False, "--allow-private",
-            help="Allow private/loopback addresses (the lab) [env PANTAU_ALLOW_PRIVATE_TARGETS]."),
+            help="Allow private/loopback addresses (the lab) (env PANTAU_ALLOW_PRIVATE_TARGETS)."),
     ) -> None:
         """Print what a vendor's status page says right now.
 

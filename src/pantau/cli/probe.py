@@ -95,14 +95,14 @@ def register(app: typer.Typer) -> None:
         url: str = typer.Argument(..., help="http:// or https:// URL to check."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         resolver: list[str] = typer.Option(
-            [], "--resolver", help="DNS resolver HOST:PORT (repeatable) [env PANTAU_RESOLVERS]."),
+            [], "--resolver", help="DNS resolver HOST:PORT (repeatable) (env PANTAU_RESOLVERS)."),
         timeout: float = typer.Option(10.0, "--timeout", min=0.1, max=120, help="Seconds."),
         allow_private: bool = typer.Option(
             False, "--allow-private",
-            help="Allow private/loopback targets [env PANTAU_ALLOW_PRIVATE_TARGETS]."),
+            help="Allow private/loopback targets (env PANTAU_ALLOW_PRIVATE_TARGETS)."),
         ca_file: Path | None = typer.Option(
             None, "--ca-file", exists=True, dir_okay=False,
-            help="Extra CA bundle (PEM) [env PANTAU_CA_FILE]."),
+            help="Extra CA bundle (PEM) (env PANTAU_CA_FILE)."),
         method: str = typer.Option("GET", "--method", "-X"),
         header: list[str] = typer.Option([], "--header", "-H", help="'Name: value'."),
         expect_status: list[int] = typer.Option(

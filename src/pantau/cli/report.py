@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         category: Category = typer.Option(Category.OTHER, help="What does not work."),
         text: str | None = typer.Option(None, help="The error message you see."),
         region: str | None = typer.Option(None, help="ISO 3166-2 region, e.g. ID-JK."),
-        server: str | None = typer.Option(None, help="pantau server URL [env PANTAU_SERVER_URL]."),
+        server: str | None = typer.Option(None, help="pantau server URL (env PANTAU_SERVER_URL)."),
         lang: str = typer.Option("en", help="Language of messages: en or id."),
     ) -> None:
         """Report a problem with SERVICE to a pantau server."""

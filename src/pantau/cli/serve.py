@@ -138,15 +138,15 @@ def worker_app() -> FastAPI:
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        host: str | None = typer.Option(None, help="Address to bind [env PANTAU_HOST]."),
-        port: int | None = typer.Option(None, help="Port to bind [env PANTAU_PORT]."),
+        host: str | None = typer.Option(None, help="Address to bind (env PANTAU_HOST)."),
+        port: int | None = typer.Option(None, help="Port to bind (env PANTAU_PORT)."),
         database: str | None = typer.Option(
-            None, help="sqlite:///PATH or postgresql://… [env PANTAU_DATABASE]."),
+            None, help="sqlite:///PATH or postgresql://… (env PANTAU_DATABASE)."),
         catalog: Path | None = typer.Option(
-            None, help="Catalog YAML file [env PANTAU_CATALOG]."),
-        redis: str | None = typer.Option(None, help="redis://… [env PANTAU_REDIS]."),
+            None, help="Catalog YAML file (env PANTAU_CATALOG)."),
+        redis: str | None = typer.Option(None, help="redis://… (env PANTAU_REDIS)."),
         workers: int | None = typer.Option(
-            None, help="Processes, one per core; more than 1 needs --redis [env PANTAU_WORKERS]."),
+            None, help="Processes, one per core; more than 1 needs --redis (env PANTAU_WORKERS)."),
     ) -> None:
         """Run the pantau server: web pages, JSON API and monitoring."""
         given = {"host": host, "port": port, "database": database, "catalog": catalog,

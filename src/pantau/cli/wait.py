@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def wait(
         service: str = typer.Argument(..., help="Service name, alias or slug."),
-        server: str = typer.Option("", "--server", help="pantau server [env PANTAU_SERVER_URL]."),
+        server: str = typer.Option("", "--server", help="pantau server (env PANTAU_SERVER_URL)."),
         interval: float = typer.Option(10.0, "--interval", min=0.05, help="First wait, seconds."),
         max_interval: float = typer.Option(120.0, "--max-interval", min=0.05,
                                            help="Longest wait between checks, seconds."),
