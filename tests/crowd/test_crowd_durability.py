@@ -7,8 +7,11 @@ import asyncio
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -88,3 +91,45 @@ def test_cli_report_reaches_the_server(server: Server, tmp_path: Path) -> None:
         rows = conn.execute(select(reports.c.category, reports.c.text)).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("login", "OTP tidak masuk")]
+
+
+class _NotPantau(BaseHTTPRequestHandler):
+    """A server that answers a report as pantau never would: the status and body named
+    by the path's service (a proxy's error page, another program on the port)."""
+
+    answers: ClassVar[dict[str, tuple[int, bytes]]] = {
+        "list": (500, b"[1, 2]"),
+        "page": (202, b"<html>accepted</html>"),
+        "empty": (202, b"{}"),
+        "moved": (301, b""),
+    }
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        status, body = self.answers[self.path.split("/")[4]]
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_cli_report_says_in_one_line_when_the_server_is_not_pantau(tmp_path: Path) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _NotPantau)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    try:
+        for service in _NotPantau.answers:
+            done = subprocess.run([PANTAU, "report", service, "--server", url], env=env,
+                                  capture_output=True, text=True, timeout=30)
+            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+            assert done.stderr.strip().splitlines() == [
+                f"error: {url} answered HTTP {_NotPantau.answers[service][0]} but not as a "
+                "pantau server does"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 import typer
 from rich.console import Console
 
-from pantau.cli.server_api import chosen_server
+from pantau.cli.server_api import chosen_server, reader_language
 from pantau.crowd.validate import Category
 from pantau.signals import Text
 
 SENT = Text("Report sent, thank you (id {id}).", "Laporan terkirim, terima kasih (id {id}).")
 REFUSED = Text("The server refused the report: {detail}", "Server menolak laporan: {detail}")
 UNREACHABLE = Text("Cannot reach {url}: {error}", "Tidak dapat menghubungi {url}: {error}")
+NOT_PANTAU = Text("{url} answered HTTP {status} but not as a pantau server does",
+                  "{url} menjawab HTTP {status}, tetapi tidak seperti server pantau")
 
 
 def _client_id() -> str:
@@ -41,29 +45,40 @@ def register(app: typer.Typer) -> None:
         text: str | None = typer.Option(None, help="The error message you see."),
         region: str | None = typer.Option(None, help="ISO 3166-2 region, e.g. ID-JK."),
         server: str | None = typer.Option(None, help="pantau server URL (env PANTAU_SERVER_URL)."),
-        lang: str = typer.Option("en", help="Language of messages: en or id."),
+        lang: str = typer.Option("", "--lang", help="en or id; default from LANG."),
     ) -> None:
         """Report a problem with SERVICE to a pantau server."""
         from pantau.cli import CliError
         from pantau.cli.serve import settings_from_cli
 
+        lang = reader_language(lang)
         base = chosen_server(server, settings_from_cli())
         body: dict[str, str] = {"category": category.value}
         if text:
             body["text"] = text
         if region:
             body["region"] = region
-        url = f"{base}/api/v1/services/{service}/reports"
+        url = f"{base}/api/v1/services/{quote(service, safe='')}/reports"
         try:
             # The server words its refusal in the language asked for.
             headers = {"X-Pantau-Client": _client_id(), "Accept-Language": lang}
             response = httpx.post(url, json=body, headers=headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise CliError(UNREACHABLE.get(lang).format(url=base, error=exc)) from None
-        if response.status_code != 202:
-            try:
-                detail = str(response.json().get("detail", response.text))
-            except ValueError:
-                detail = f"HTTP {response.status_code}"
-            raise CliError(REFUSED.get(lang).format(detail=detail)) from None
-        Console().print(SENT.get(lang).format(id=response.json()["id"]))
+        answer = _json_object(response)
+        if response.status_code == 202 and isinstance(answer.get("id"), str):
+            Console().print(SENT.get(lang).format(id=answer["id"]))
+            return
+        detail = answer.get("detail")
+        if response.status_code < 400 or not isinstance(detail, str):
+            raise CliError(NOT_PANTAU.get(lang).format(url=base, status=response.status_code))
+        raise CliError(REFUSED.get(lang).format(detail=detail))
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; empty if it is not one (a proxy's page, another server)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
