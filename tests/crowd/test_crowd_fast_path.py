@@ -8,6 +8,7 @@ first-party cookie's attributes must match, and both must store the same reports
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -132,3 +133,27 @@ async def test_bypass_takes_the_new_endpoint_after_a_shutdown(crowd_store: Store
         assert endpoint is not closed and not endpoint.closed
         form = await http.post(URL, data={"category": "app"})
         assert form.status_code == 429  # the form met the JSON report's budget
+
+
+async def test_a_report_said_to_be_too_large_is_refused_before_its_body(
+    crowd_store: Store,
+) -> None:
+    # Content-Length says 5000 bytes, more than a report may hold: answered at once, not
+    # after waiting (30 s and more) for a body the client may never send.
+    app = make_app(crowd_store, FrozenClock(T0))
+    sent: list[dict[str, Any]] = []
+
+    async def never(*_: Any) -> Any:
+        await asyncio.Event().wait()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": URL, "scheme": "http",
+             "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("test", 80),
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", b"5000")]}
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app(scope, never, send), timeout=5)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert b'"code":"too_large"' in sent[1]["body"].replace(b" ", b"")

@@ -84,6 +84,11 @@ class FastReports:
         else:
             forwarded_for = forwarded_lines(raw_headers)
         try:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > MAX_REPORT_BYTES:
+                # Refused before the body is waited for: a client that says it sends more
+                # than a report may hold is answered now, not once it has sent it all.
+                raise Refused(413, "too_large")
             raw = await _read_body(receive)
             report_id = await accept(
                 endpoint,
