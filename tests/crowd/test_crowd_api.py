@@ -101,6 +101,10 @@ async def test_refusals_carry_a_code_and_a_detail_in_the_readers_language(
         missing = await http.post("/api/v1/services/nope/reports", json={"category": "app"})
         assert missing.status_code == 404 and missing.json()["code"] == "unknown_service"
         assert "tidak dikenal" in missing.json()["detail"]
+        # A person's form gets a page, which points at the home page, not the API.
+        page = await http.post("/api/v1/services/nope/reports", data={"category": "app"})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "halaman utama mendaftar semuanya" in page.text and "/api/v1" not in page.text
 
 
 async def test_rate_limit_answers_429_with_retry_after(crowd_store: Store) -> None:

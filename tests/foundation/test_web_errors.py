@@ -79,3 +79,24 @@ def test_a_missing_page_is_a_page(client: TestClient) -> None:
     thanks = client.get("/services/nope/reported", params={"lang": "id"})
     assert thanks.status_code == 404 and thanks.headers["content-type"].startswith("text/html")
     assert "layanan &#39;nope&#39; tidak dikenal" in thanks.text
+    # A person is pointed at the home page, not the API.
+    assert "halaman utama mendaftar semuanya" in thanks.text and "/api/v1" not in thanks.text
+
+
+@pytest.mark.parametrize(("query", "en", "id_"), [
+    ("limit=abc", "limit: must be a whole number", "limit: harus bilangan bulat"),
+    ("limit=0", "limit: must be at least 1", "limit: paling kecil 1"),
+])
+def test_a_fields_reason_is_in_the_readers_language(
+    client: TestClient, query: str, en: str, id_: str
+) -> None:
+    assert client.get(f"/api/v1/incidents?{query}").json()["detail"] == f"invalid request: {en}"
+    assert (client.get(f"/api/v1/incidents?{query}", headers=ID).json()["detail"]
+            == f"permintaan tidak sah: {id_}")
+
+
+def test_a_method_not_allowed_names_those_that_are(client: TestClient) -> None:
+    # RFC 9110: a 405 carries Allow.
+    answer = client.put("/api/v1/services/chatgpt/reports")
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    assert client.post("/healthz").headers["allow"] == "GET"

@@ -19,6 +19,11 @@ UNKNOWN_SERVICE = Text(
     "unknown service {slug!r}; GET /api/v1/services lists them",
     "layanan {slug!r} tidak dikenal; GET /api/v1/services mendaftar semuanya",
 )
+# On a page, for a person: the home page, not the API, lists the services.
+_PAGE_TEXTS = {
+    "unknown_service": Text("unknown service {slug!r}; the home page lists them all",
+                            "layanan {slug!r} tidak dikenal; halaman utama mendaftar semuanya"),
+}
 NO_INCIDENT = Text("no incident {id!r}", "tidak ada gangguan {id!r}")
 NO_STATUS_PAGE = Text(
     "service {slug!r} has no official status page in the catalog",
@@ -32,6 +37,29 @@ BODY_TOO_LARGE = Text(
     "isi permintaan terlalu besar: batasnya {limit} bita",
 )
 INVALID = Text("invalid request: {fields}", "permintaan tidak sah: {fields}")
+# What pydantic says of a field, in both languages, by its error type; a type not here
+# keeps pydantic's own (English) words.
+_REASONS = {
+    "missing": Text("required", "wajib diisi"),
+    "int_parsing": Text("must be a whole number", "harus bilangan bulat"),
+    "int_from_float": Text("must be a whole number", "harus bilangan bulat"),
+    "float_parsing": Text("must be a number", "harus angka"),
+    "bool_parsing": Text("must be true or false", "harus true atau false"),
+    "greater_than_equal": Text("must be at least {ge}", "paling kecil {ge}"),
+    "greater_than": Text("must be more than {gt}", "harus lebih dari {gt}"),
+    "less_than_equal": Text("must be at most {le}", "paling besar {le}"),
+    "less_than": Text("must be less than {lt}", "harus kurang dari {lt}"),
+    "string_too_short": Text("must be at least {min_length} characters long",
+                             "paling sedikit {min_length} karakter"),
+    "string_too_long": Text("must be at most {max_length} characters long",
+                            "paling banyak {max_length} karakter"),
+    "enum": Text("must be one of {expected}", "harus salah satu dari {expected}"),
+    "literal_error": Text("must be one of {expected}", "harus salah satu dari {expected}"),
+    "datetime_parsing": Text("must be a time (ISO 8601)", "harus berupa waktu (ISO 8601)"),
+    "datetime_from_date_parsing": Text("must be a time (ISO 8601)",
+                                       "harus berupa waktu (ISO 8601)"),
+    "string_pattern_mismatch": Text("is not in the expected form", "bentuknya tidak sesuai"),
+}
 # Starlette's own refusals (a path no route knows, a method a route does not take).
 _BY_STATUS = {
     404: ("not_found", Text("nothing here: {path}", "tidak ada apa-apa di sini: {path}")),
@@ -62,10 +90,15 @@ class Problem(HTTPException):
         self.params = params
         super().__init__(status, self.sentence("en"))
 
-    def sentence(self, language: str) -> str:
-        """The sentence in `language`; parameters that are `Text` are said in it too."""
+    def sentence(self, language: str, text: Text | None = None) -> str:
+        """The sentence (`text`, else the problem's own) in `language`; parameters that
+        are `Text` are said in it too."""
         said = {k: v.get(language) if isinstance(v, Text) else v for k, v in self.params.items()}
-        return self.text.get(language).format(**said)
+        return (text or self.text).get(language).format(**said)
+
+    def page_sentence(self, language: str) -> str:
+        """The sentence as a page says it to a person."""
+        return self.sentence(language, _PAGE_TEXTS.get(self.code))
 
 
 def unknown_service(slug: str) -> Problem:
@@ -80,10 +113,12 @@ def _problem(request: Request, exc: HTTPException) -> Problem:
     if isinstance(exc, Problem):
         return exc
     code, text = _BY_STATUS.get(exc.status_code, _OTHER)
-    return Problem(
+    problem = Problem(
         exc.status_code, code, text,
         path=request.url.path, method=request.method, http=exc.status_code,
     )
+    problem.headers = exc.headers  # Starlette's: a 405's Allow names the methods it takes
+    return problem
 
 
 def media_type(content_type: str) -> str:
@@ -110,11 +145,13 @@ def answer(request: Request, problem: Problem) -> Response:
     headers = dict(problem.headers) if problem.headers else None
     if _wants_page(request):
         heading = _PAGE_HEADING.get(problem.status_code, _HEADING)
-        return render(
+        message = problem.page_sentence(language)
+        page = render(
             request, "error.html", status_code=problem.status_code,
-            heading=heading.get(language), message=problem.sentence(language),
-            home=HOME.get(language),
+            heading=heading.get(language), message=message, home=HOME.get(language),
         )
+        page.headers.update(headers or {})
+        return page
     return JSONResponse(
         {"detail": problem.sentence(language), "code": problem.code},
         status_code=problem.status_code, headers=headers,
@@ -123,12 +160,16 @@ def answer(request: Request, problem: Problem) -> Response:
 
 async def _on_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # Each field with pydantic's reason (English: its messages are not translated).
-    parts = []
+    # Each field with its reason, in both languages where we have its words.
+    parts: dict[str, list[str]] = {"en": [], "id": []}
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-    fields = "; ".join(parts) or "?"
+        reason = _REASONS.get(error.get("type", ""))
+        for language, said in parts.items():
+            words = (reason.get(language).format(**error.get("ctx", {})) if reason
+                     else str(error.get("msg")))
+            said.append(f"{where}: {words}" if where else words)
+    fields = Text("; ".join(parts["en"]) or "?", "; ".join(parts["id"]) or "?")
     problem = Problem(422, "invalid_request", INVALID, fields=fields)
     return await _on_http_error(request, problem)
 

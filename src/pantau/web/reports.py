@@ -413,7 +413,8 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
         return response
     if is_form:  # a form for a service no longer in the catalog: a page, as any other
         return render(request, "error.html", status_code=exc.status_code,
-                      heading=REFUSED.get(lang), message=exc.sentence(lang), home=HOME.get(lang))
+                      heading=REFUSED.get(lang), message=exc.page_sentence(lang),
+                      home=HOME.get(lang))
     return Response(exc.body(lang), exc.status_code, headers, media_type="application/json")
 
 
