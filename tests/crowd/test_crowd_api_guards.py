@@ -35,6 +35,11 @@ async def _counted(store: Store) -> list[bool]:
     ({"Sec-Fetch-Site": "same-origin", "Origin": f"http://{HOST}"}, 202),
     ({"Sec-Fetch-Site": "none"}, 202),
     ({"Origin": f"http://{HOST}"}, 202),
+    # The same site, spelt otherwise by the Host header: case, the scheme's default port.
+    ({"Origin": f"http://{HOST}", "Host": f"{HOST.upper()}:80"}, 202),
+    ({"Origin": f"https://{HOST}", "Host": f"{HOST}:443"}, 202),
+    ({"Origin": f"http://{HOST}:8080", "Host": HOST}, 403),
+    ({"Origin": f"https://{HOST}", "Host": f"{HOST}:80"}, 403),
     ({}, 202),  # a program: the CLI, curl, a script
 ])
 async def test_a_report_from_another_sites_page_is_refused(

@@ -386,7 +386,17 @@ def cross_site(headers: Mapping[bytes, bytes], allowed: frozenset[bytes] = froze
         return site not in (b"same-origin", b"none")
     if origin is None:
         return False
-    return origin.partition(b"://")[2] != headers.get(b"host")
+    scheme, _, authority = origin.partition(b"://")
+    host = headers.get(b"host")
+    return host is None or _authority(authority, scheme) != _authority(host, scheme)
+
+
+def _authority(value: bytes, scheme: bytes) -> bytes:
+    """host[:port] as compared: in lower case, without the scheme's default port (a Host
+    of PANTAU.example:443 is the origin https://pantau.example)."""
+    value = value.lower()
+    default = b":443" if scheme.lower() == b"https" else b":80"
+    return value.removesuffix(default)
 
 
 def _refused(request: Request, service: Service | None, exc: Refused, is_form: bool) -> Response:
