@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 from pantau.clock import FrozenClock
 from pantau.store import Store
 from pantau.web.render import LANG_COOKIE
@@ -82,6 +84,11 @@ async def test_refusals_carry_a_code_and_a_detail_in_the_readers_language(
         ({"content": b"x" * 5000, "headers": json_type}, 413, "too_large", "4096 bita"),
         ({"content": b"<a/>", "headers": {"content-type": "text/xml"}}, 415,
          "unsupported_type", "kirim application/json"),
+        ({"content": gzip.compress(b'{"category": "app"}'),
+          "headers": {**json_type, "content-encoding": "gzip"}}, 415,
+         "unsupported_encoding", "tanpa kompresi"),
+        ({"content": b'{"category": "app"}', "headers": {**json_type, "content-encoding": "br"}},
+         415, "unsupported_encoding", "tanpa kompresi"),
     ]
     async with client(app) as http:
         for kwargs, status, code, words in cases:

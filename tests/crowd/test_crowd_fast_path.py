@@ -26,6 +26,8 @@ URL = "/api/v1/services/chatgpt/reports"
 JSON = {"content-type": "application/json"}
 
 CASES: list[tuple[str, dict[str, Any]]] = [
+    (URL, {"content": b'{"category": "app"}',
+           "headers": {**JSON, "content-encoding": "gzip"}}),
     (URL, {"json": {"category": "website", "text": "502 Bad Gateway"}}),
     (URL, {"json": {"category": "login", "region": " id-jk "},
            "headers": {"X-Pantau-Client": "cli-abcdefgh", "X-Forwarded-For": "203.0.113.5"}}),

@@ -134,6 +134,10 @@ DETAILS = {
         "send application/json (or the page's form)",
         "kirim application/json (atau formulir halaman)",
     ),
+    "unsupported_encoding": Text(
+        "send the report uncompressed (no Content-Encoding)",
+        "kirim laporan tanpa kompresi (tanpa Content-Encoding)",
+    ),
     "rate_limited": Text(
         "too many reports from your network; try again in {wait} s",
         "terlalu banyak laporan dari jaringan Anda; coba lagi dalam {wait} detik",
@@ -278,7 +282,8 @@ def _parse(raw: bytes, is_form: bool) -> ReportIn:
         403: {"description": "sent from another site's page (code cross_site)"},
         404: {"description": "unknown service (code unknown_service)"},
         413: {"description": "body too large (code too_large)"},
-        415: {"description": "neither JSON nor a form (code unsupported_type)"},
+        415: {"description": "neither JSON nor a form (code unsupported_type), or "
+                             "compressed (code unsupported_encoding)"},
         422: {
             "description": "wrong fields or types (code bad_category, bad_region, bad_text, "
             "unknown_field, not_object)"
@@ -348,6 +353,11 @@ async def accept(
     is_form = content_type == FORM_TYPE
     if not is_form and content_type not in ("application/json", ""):
         raise Refused(415, "unsupported_type")
+    # A report is a few hundred bytes: not worth a decompressor, and a gzipped body read
+    # as JSON was "not valid JSON (byte 0)".
+    encoding = headers.get(b"content-encoding") if headers is not None else None
+    if encoding is not None and encoding.strip().lower() not in (b"identity", b""):
+        raise Refused(415, "unsupported_encoding")
     report = _parse(raw, is_form)
     try:
         return await endpoint.ingest.submit(
