@@ -120,3 +120,21 @@ def test_neighbour_novelty_flags_a_shape_never_seen_within_the_usual_range() -> 
     assert p_calm[:2000] == p_broken[:2000]
     assert min(p_broken[2000:2016]) < 1e-5
     assert min(p_calm[1000:]) > 1e-4
+
+
+def test_one_spike_does_not_hide_a_later_surge_within_its_range() -> None:
+    # Values near 10, one spike of 1000, then six times the usual level for an hour of
+    # 5-minute rows: the spike set the range for good, and the surge never alarmed.
+    values = np.random.default_rng(21).normal(10, 1, 2600)
+    values[1000] = 1000.0
+    values[2500:2512] = 60.0
+    out = _run(values)
+    assert out[1000].alarm
+    assert any(s.alarm for s in out[2500:2503])
+    assert out[2500].beyond == 1
+    # Without the rule, as before.
+    before = _run(values, ValueConfig(lone_spike=None))
+    assert not any(s.alarm for s in before[2500:2512])
+    # Two spikes are no longer a lone one: the range is theirs again.
+    values[1200] = 990.0
+    assert _run(values)[2500].beyond == 0
