@@ -188,3 +188,19 @@ async def test_the_database_counts_the_rollup_as_python_does(crowd_store: Store)
         assert got == expected
         assert sum(r.reporters for r in got.values()) > 0
         assert any(r.texts for r in got.values()) and any(r.regions for r in got.values())
+
+
+def test_the_top_texts_tie_in_one_order_whatever_order_they_came_in() -> None:
+    # Seven texts said by one reporter each: which five are kept must not depend on the
+    # order the database gave the rows in (SQLite's and PostgreSQL's differ).
+    texts = [f"error {c}" for c in "gfedcba"]
+    kept = set()
+    for seed in range(5):
+        shuffled = texts[:]
+        random.Random(seed).shuffle(shuffled)
+        minute = Rollup()
+        minute.texts.update(shuffled)
+        minute.texts["error z"] += 2
+        kept.add(tuple(minute.top_texts().items()))
+    assert kept == {(("error z", 2), ("error a", 1), ("error b", 1), ("error c", 1),
+                     ("error d", 1))}

@@ -38,7 +38,10 @@ class Rollup:
     texts: Counter[str] = field(default_factory=Counter)
 
     def top_texts(self) -> dict[str, int]:
-        return dict(self.texts.most_common(TOP_TEXTS))
+        """The most reported texts; ties in alphabetical order, not in the order the
+        database happened to give them (SQLite and PostgreSQL differ)."""
+        ranked = sorted(self.texts.items(), key=lambda item: (-item[1], item[0]))
+        return dict(ranked[:TOP_TEXTS])
 
 
 def minute_of(at: datetime) -> datetime:
