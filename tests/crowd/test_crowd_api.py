@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import html
+import re
+
+import pytest
 
 from pantau.clock import FrozenClock
 from pantau.store import Store
@@ -157,6 +161,34 @@ async def test_html_form_redirects_to_a_thank_you(crowd_store: Store) -> None:
         assert "/services/chatgpt" in bad.text
     rows = await crowd_store.report_rows(T0, T0.replace(hour=12))
     assert [(r.category, r.text_norm) for r in rows] == [("payments", "error 1020")]
+
+
+@pytest.mark.parametrize(("sent", "invalid", "en", "id_"), [
+    ({"category": "login", "text": "OTP <b>tidak</b> masuk", "region": "ID-ZZ"}, "region",
+     "That region is not one we know", "Wilayah itu tidak kami kenal"),
+    ({"category": "app", "text": "x" * 281}, "text",
+     "The message is longer than 280 characters", "Pesannya lebih dari 280 karakter"),
+    ({"category": "coffee", "text": "502"}, None,
+     "Please choose what does not work", "Pilih apa yang tidak berfungsi"),
+])
+async def test_a_refused_form_says_which_field_and_gives_back_what_was_typed(
+    crowd_store: Store, sent: dict[str, str], invalid: str | None, en: str, id_: str
+) -> None:
+    app = make_app(crowd_store, FrozenClock(T0))
+    async with client(app) as http:
+        for language, words in (("en", en), ("id", id_)):
+            page = await http.post(URL, params={"lang": language}, data=sent)
+            assert page.status_code == 422 and words in page.text
+            # The form again, filled in as sent (escaped), the field to mend marked.
+            form = page.text[page.text.index('<form id="report-form"'):]
+            assert f'value="{html.escape(sent["text"])}"' in form
+            if "region" in sent:
+                assert f'value="{sent["region"]}"' in form
+            if invalid is not None:
+                assert re.search(rf'name="{invalid}"[^>]*aria-invalid="true"', form)
+            else:
+                assert 'aria-invalid' not in form
+    assert await crowd_store.report_count() == 0
 
 
 async def test_a_proxys_added_forwarded_line_is_read_after_the_clients_own(

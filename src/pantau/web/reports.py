@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -27,6 +28,7 @@ from pantau.crowd.identity import tokens
 from pantau.crowd.ingest import Ingest, NoAddress, RateLimited, clean_client_id
 from pantau.crowd.shared import SharedStateDown
 from pantau.crowd.validate import (
+    FIELDS,
     MAX_TEXT,
     Category,
     Invalid,
@@ -35,6 +37,7 @@ from pantau.crowd.validate import (
     decode_form,
     decode_report,
 )
+from pantau.regions import home_provinces
 from pantau.signals import Text, counted
 from pantau.store.reports import reports_store
 from pantau.store.writer import Overloaded, WriterClosed
@@ -46,6 +49,7 @@ from pantau.web.errors import (
     media_type,
     unknown_service,
 )
+from pantau.web.page_text import CATEGORY
 from pantau.web.render import YEAR, reader_language, render
 
 log = logging.getLogger(__name__)
@@ -92,7 +96,19 @@ FORM_REASONS_BY_CODE = {
         "Reports cannot be counted right now. Please try again in a moment.",
         "Laporan tidak dapat dihitung saat ini. Coba lagi sebentar lagi.",
     ),
+    "bad_category": Text("Please choose what does not work.",
+                         "Pilih apa yang tidak berfungsi."),
+    "bad_region": Text(
+        "That region is not one we know: pick a province from the list, or type an "
+        "ISO 3166-2 code such as MY-10.",
+        "Wilayah itu tidak kami kenal: pilih provinsi dari daftar, atau ketik kode "
+        "ISO 3166-2 seperti MY-10.",
+    ),
+    "bad_text": Text(f"The message is longer than {MAX_TEXT} characters.",
+                     f"Pesannya lebih dari {MAX_TEXT} karakter."),
 }
+# The form's field each of those refusals is about.
+_FORM_FIELDS = {"bad_category": "category", "bad_region": "region", "bad_text": "text"}
 _CATEGORIES = ", ".join(c.value for c in Category)
 # The API's refusals: a stable `code` for programs, and a `detail` in the reader's
 # language (Accept-Language, ?lang= or the lang cookie, as the pages choose it).
@@ -316,7 +332,7 @@ async def post_report(request: Request, slug: str) -> Response:
             headers=headers,
         )
     except Refused as exc:
-        response = _refused(request, service, exc, is_form)
+        response = await _refused(request, service, exc, is_form)
     else:
         if is_form:
             # The reader's language carried on, for a browser that keeps no cookie.
@@ -409,10 +425,23 @@ def _authority(value: bytes, scheme: bytes) -> bytes:
     return value.removesuffix(default)
 
 
-def _refused(request: Request, service: Service | None, exc: Refused, is_form: bool) -> Response:
+async def _sent_form(request: Request) -> dict[str, str]:
+    """The report form's fields as sent, to fill the form in again (whatever they hold:
+    Jinja escapes them)."""
+    fields = parse_qs((await request.body())[:MAX_REPORT_BYTES].decode("utf-8", "replace"))
+    return {name: values[-1] for name, values in fields.items() if name in FIELDS}
+
+
+async def _refused(request: Request, service: Service | None, exc: Refused,
+                   is_form: bool) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     lang = reader_language(request)
     if is_form and service is not None:
+        # What was typed is given back in the form, to mend and send again.
+        again = ({"sent": await _sent_form(request), "invalid": _FORM_FIELDS.get(exc.code),
+                  "categories": list(CATEGORY), "CATEGORY": CATEGORY,
+                  "provinces": home_provinces(lang)}
+                 if exc.status_code in (413, 422) else {})
         response: Response = render(
             request,
             "report_done.html",
@@ -427,6 +456,7 @@ def _refused(request: Request, service: Service | None, exc: Refused, is_form: b
             .format(wait=exc.retry_after,
                     seconds=counted(exc.retry_after or 1, "second", "seconds")),
             back=BACK.get(lang),
+            **again,
         )
         if headers:
             response.headers.update(headers)
