@@ -3,7 +3,9 @@ sent again, after the clock stepped back, and after Redis was slow to decide."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from pantau.crowd.ingest import Ingest
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.shared import SharedCrowd
 from pantau.crowd.validate import Category, ReportIn
+from pantau.detect import job
 from pantau.detect.job import CrowdScorer, catch_up, count_config
 from pantau.settings import load_settings
 from pantau.store import Store
@@ -184,5 +187,32 @@ async def test_a_report_decided_late_by_redis_lands_in_a_minute_still_open(
     assert row.at == T0 + timedelta(seconds=62.5)
     scorer = _scorer()
     assert await _counted_in_scored_minutes(crowd_store, scorer, clock.now()) == 0
+    clock.advance(60)
+    assert await _counted_in_scored_minutes(crowd_store, scorer, clock.now()) == 1
+
+
+async def test_a_report_committed_late_is_stored_in_the_minute_it_became_visible(
+    crowd_store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Decided at 11:00:59.5, while the writer is busy (another process's lock, a surge's
+    # queue) until after the job rolled up 11:00: stored at its commit, in 11:01.
+    clock = FrozenClock(T0 + timedelta(seconds=59.5))
+    ingest = Ingest(crowd_store, clock, secret=b"kept", trusted_proxies=[],
+                    crowd=_crowd(None, b"kept"))
+    busy = threading.Event()
+    held = asyncio.ensure_future(crowd_store.writer.submit(lambda conn: busy.wait(10)))
+    sent = asyncio.ensure_future(_send(ingest, "client-0001"))
+    await asyncio.sleep(0.05)
+    clock.advance(3)
+    scorer = _scorer()
+    # The job's turn for 11:00, its wait for this process's writes cut short: another
+    # process's are not waited for at all.
+    monkeypatch.setattr(job, "SETTLE_SECONDS", 0.05)
+    asyncio.get_running_loop().call_later(0.5, busy.set)  # once 11:00 is rolled up
+    assert await _counted_in_scored_minutes(crowd_store, scorer, clock.now()) == 0
+    await held
+    await sent
+    (row,) = await crowd_store.report_rows(T0, T0 + timedelta(hours=1))
+    assert row.at == T0 + timedelta(seconds=62.5)
     clock.advance(60)
     assert await _counted_in_scored_minutes(crowd_store, scorer, clock.now()) == 1

@@ -87,6 +87,7 @@ class Ingest:
     ) -> None:
         self._store = store
         self._clock = clock
+        store.stamp_reports(clock.now)
         self._hasher = Hasher(secret, zone)
         self._proxies = Proxies(trusted_proxies)
         self._crowd = crowd
@@ -186,13 +187,9 @@ class Ingest:
             if wait is None:
                 if heard is not None:
                     who = hasher.as_heard(who, heard, client_id, where)
-                # Stored at the time it is queued, not the time it was decided at: the
-                # minute's rollup waits for the reports queued, not for those still out
-                # at Redis, which would land in a minute already rolled up.
-                stored = self._clock.now()
                 try:
-                    row = self._row(service, report, stored, stored.timestamp(), who,
-                                    counted, peer, where, headers)
+                    row = self._row(service, report, now, seconds, who, counted, peer,
+                                    where, headers)
                     holding = False
                     return await store.add_report(row, reserved=True)
                 except Exception:

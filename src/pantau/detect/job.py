@@ -43,8 +43,8 @@ COMMIT_GRACE_SECONDS = 2.0
 (other processes' too); this process's own are waited for (`SETTLE_SECONDS`)."""
 SETTLE_SECONDS = 30.0
 """How long a minute waits for the reports this process has taken before it is rolled
-up: a report taken in a minute and written after the minute was scored was never
-counted in any."""
+up. A report is stored at its commit (`ReportsStoreMixin.stamp_reports`), so one that
+commits later counts in a later minute, not in none; waiting keeps it in its own."""
 PURGE_EVERY = timedelta(hours=1)
 REPEATS_WITHIN = timedelta(seconds=WINDOW_SECONDS)
 """A repeat adds details unless its reporter gave them this long before (the gate's window)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Dialect
@@ -27,6 +27,9 @@ class NewReport(NamedTuple):
     text_norm: str | None
     counted: bool
 
+
+
+_AT = NewReport._fields.index("at")
 
 
 class ReportInsert:
@@ -54,6 +57,12 @@ class ReportInsert:
                 self._convert.append((i, process))
         self._sql: dict[int, str] = {}
 
+    def _at_converted(self, at: datetime) -> Any:
+        for i, process in self._convert:
+            if i == _AT:
+                return process(at)
+        return at
+
     def _statement(self, rows: int) -> str:
         sql = self._sql.get(rows)
         if sql is None:
@@ -64,11 +73,15 @@ class ReportInsert:
             self._sql[rows] = sql
         return sql
 
-    def run(self, cursor: Any, batch: Sequence[NewReport]) -> None:
+    def run(self, cursor: Any, batch: Sequence[NewReport], at: datetime | None = None) -> None:
+        """Insert `batch`, every row stored at `at` if given (else at its own time)."""
+        stored_at = self._at_converted(at) if at is not None else None
         for start in range(0, len(batch), self.ROWS):
             rows = batch[start : start + self.ROWS]
             columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
             for i, process in self._convert:
                 columns[i] = map(process, columns[i])
+            if stored_at is not None:  # one conversion for them all
+                columns[_AT] = repeat(stored_at, len(rows))
             flat = list(chain.from_iterable(zip(*columns, strict=True)))
             cursor.execute(self._statement(len(rows)), flat)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -233,6 +233,18 @@ class ReportsStoreMixin(StoreBase):
         self._report_insert = ReportInsert(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
+        self._report_clock: Callable[[], datetime] | None = None
+
+    def stamp_reports(self, now: Callable[[], datetime]) -> None:
+        """Store each report at the time of its group commit, read from `now` (the
+        ingest's clock) as the commit begins, not at the time it was decided.
+
+        A minute is rolled up a moment after it ends, once this process's writes are
+        in; another process's (`--workers`), or a surge's long write queue, could commit
+        a report decided in that minute later still, into a minute already rolled up,
+        and it was never counted. Stored at its commit, it is counted in the minute it
+        became visible in."""
+        self._report_clock = now
 
     def reports_full(self) -> bool:
         """Whether `add_report` would refuse a report now (`Overloaded`)."""
@@ -288,9 +300,10 @@ class ReportsStoreMixin(StoreBase):
             self._reports_writing = futures
 
             def write(conn: Connection, batch: list[NewReport] = batch) -> None:
+                clock = self._report_clock
                 cursor = conn.connection.cursor()
                 try:
-                    self._report_insert.run(cursor, batch)
+                    self._report_insert.run(cursor, batch, None if clock is None else clock())
                 finally:
                     cursor.close()
 
