@@ -164,6 +164,12 @@ def test_report_validation() -> None:
     # Text shown in another order than it is stored, and a byte-order mark: gone.
     ("login \\u202egnp.exe\\u202c ok", "login gnp.exe ok"),
     ("\\ufeff502", "502"),
+    # Invisible breaks inside a word, copied from a web page: gone, so the text folds
+    # with the same error typed; a line separator is a space.
+    ("Bad Gate\\u00adway", "Bad Gateway"),
+    ("Bad Gate\\u200bway", "Bad Gateway"),
+    ("Error 502\\u2028Bad Gateway", "Error 502 Bad Gateway"),
+    ("a\\n\\u202e\\nb", "a b"),
 ])
 def test_a_reports_text_keeps_its_words_apart_and_its_joiners(sent: str, kept: str) -> None:
     body = b'{"category": "app", "text": "%b"}' % sent.encode()

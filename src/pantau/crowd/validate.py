@@ -32,11 +32,12 @@ COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
 "unknown" (XX, ZZ) or private uses: they name no place."""
 # Line breaks and tabs between words are a space: "Error 502\nBad Gateway" is the message
 # typed on one line, not "Error 502Bad Gateway".
-_CONTROLS = re.compile(r"\s*[\x00-\x1f\x7f-\x9f][\x00-\x1f\x7f-\x9f\s]*")
-# Invisible format characters that only mislead: bidirectional embeddings, overrides and
-# isolates (text shown in another order than it is stored), and the byte-order mark.
-# Joiners stay, as in emoji and in Persian or Hindi words; so do lone surrogates not.
-_HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_CONTROLS = re.compile("[\\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# The invisible format characters (Cf) a report keeps: the joiners that emoji and
+# Persian or Hindi words need. The others are dropped: bidirectional overrides (text
+# shown in another order than it is stored), zero-width spaces and soft hyphens (which
+# fold "Bad Gate\u200bway" apart from "Bad Gateway"), tags (hidden text).
+_JOINERS = frozenset("\u200c\u200d")
 
 
 class BadField(ValueError):
@@ -74,7 +75,9 @@ class ReportIn(msgspec.Struct, forbid_unknown_fields=True):
                 # "e" and a combining accent are one "é".
                 text = unicodedata.normalize("NFC", text)
             if not text.isprintable():  # printable: no controls, the usual case
-                text = _HIDDEN.sub("", _CONTROLS.sub(" ", text))
+                text = "".join(c for c in text
+                               if c in _JOINERS or unicodedata.category(c) != "Cf")
+                text = _CONTROLS.sub(" ", text)
             text = text.strip()
             if len(text) > MAX_TEXT:
                 raise BadField("text")
