@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from ipaddress import ip_address
 
@@ -58,16 +59,20 @@ def test_memory_gate_admits_without_awaiting_and_goes_by_the_latest_clock() -> N
     assert gate.admit("chatgpt", "r1", "n1", 1000.0)
     assert not gate.admit("chatgpt", "r1", "n1", 1099.0)
     assert gate.admit("chatgpt", "r1", "n1", 1100.0)
-    # A clock that steps back counts as the latest clock: r9 at 1040 is seen at 1100.
+    # A clock that steps back a little counts as the latest clock: r9 at 1040 is seen
+    # at 1100.
     assert not gate.admit("chatgpt", "r1", "n1", 1050.0)
     assert gate.admit("chatgpt", "r9", "n9", 1040.0)
     assert not gate.admit("chatgpt", "r9", "n9", 1140.0)
-    assert not gate.admit("chatgpt", "r9", "n9", 1000.0)  # late, and a repeat all the same
+    assert not gate.admit("chatgpt", "r9", "n9", 1045.0)  # late, and a repeat all the same
     assert gate.admit("chatgpt", "r9", "n9", 1200.0)  # a window past 1100
-    # Far behind: a repeat, and a network's voices capped, as at the latest clock.
-    assert not gate.admit("chatgpt", "r9", "n9", 500.0)
-    assert gate.admit("chatgpt", "r8", "n9", 500.0)
-    assert not gate.admit("chatgpt", "r7", "n9", 500.0)  # n9's two voices since 1200
+    assert gate.admit("chatgpt", "r8", "n9", 1200.0)
+    assert not gate.admit("chatgpt", "r7", "n9", 1150.0)  # n9's two voices since 1200
+    # Further back than a window (a clock corrected): gone by, as Redis does, and what
+    # was heard forgotten; held at 1200, r9 would have stayed heard until 1300.
+    assert gate.admit("chatgpt", "r9", "n9", 500.0)
+    assert not gate.admit("chatgpt", "r9", "n9", 550.0)
+    assert gate.admit("chatgpt", "r9", "n9", 600.0)  # a window past 500
 
 
 async def test_limiter_per_address_and_per_network() -> None:
@@ -216,3 +221,106 @@ def test_a_limiters_wait_is_until_the_next_hit_is_allowed(
     if wait > 1:
         assert window.wait("k", now + wait - 1, 0) is not None
     assert window.wait("k", now + wait + 1e-6, 0) is None
+
+
+def test_a_report_one_budget_refuses_takes_nothing_from_the_others() -> None:
+    # 100,000 addresses of one /48 within a minute: the network's budget refuses all but
+    # the first ten, and the addresses' windows must not keep a key for each of them.
+    limiter = ReportLimiter("6/minute;30/hour", "10/minute")
+    refused = sum(
+        limiter.check(origin(ip_address(f"2001:db8:1:{i >> 16:x}:{i & 0xFFFF:x}::1")), 5.0)
+        is not None
+        for i in range(100_000)
+    )
+    assert refused == 100_000 - 10
+    kept = [sum(map(len, window.current)) for window in limiter._by_address]
+    assert kept == [10, 10]
+    # An address refused by its own budget takes nothing from its network's.
+    again = origin(ip_address("203.0.113.9"))
+    for _ in range(6):
+        assert limiter.check(again, 6.0) is None
+    assert all(limiter.check(again, 7.0) is not None for _ in range(20))
+    neighbour = origin(ip_address("203.0.113.10"))
+    assert [limiter.check(neighbour, 8.0) for _ in range(4)] == [None, None, None, None]
+
+
+class _PlainGate:
+    """The rules as plainly as they can be written, each call looking at every entry:
+    the reference."""
+
+    def __init__(self, voices: int, window: float) -> None:
+        self.voices, self.window = voices, window
+        self.latest = -math.inf
+        self.reporters: dict[tuple[str, str], float] = {}
+        self.networks: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def admit(self, service: str, reporter: str, network: str, now: float) -> bool:
+        # The latest clock; a clock gone back further than a window is gone by, with
+        # everything heard forgotten.
+        if now < self.latest - self.window:
+            self.latest = now
+            self.reporters, self.networks = {}, {}
+        now = self.latest = max(self.latest, now)
+
+        def held(at: float) -> bool:
+            return self.latest - at < self.window
+
+        if (at := self.reporters.get((service, reporter))) is not None and held(at):
+            return False
+        started, used = self.networks.get((service, network), (now, 0))
+        if not held(started):
+            started, used = now, 0
+        if used >= self.voices:
+            return False
+        self.reporters[service, reporter] = now
+        self.networks[service, network] = (started, used + 1)
+        return True
+
+    def give_back(self, service: str, reporter: str, network: str) -> None:
+        """The voice just admitted for `reporter`, whose report was not stored."""
+        del self.reporters[service, reporter]
+        started, used = self.networks.pop((service, network))
+        if used > 1:
+            self.networks[service, network] = (started, used - 1)
+
+
+@pytest.mark.parametrize("expired_per_call", [1, 2, 16])
+@pytest.mark.parametrize("seed", range(6))
+def test_memory_gate_answers_as_the_plain_rules(seed: int, expired_per_call: int) -> None:
+    rng = random.Random(seed)
+    for voices, window in ((1, 10.0), (3, 100.0), (0, 50.0)):
+        reference = _PlainGate(voices, window)
+        gate = MemoryGate(voices, window, expired_per_call)
+        now = 0.0
+        for _ in range(3000):
+            step = rng.random()
+            if step < 0.6:
+                now += rng.uniform(0, window / 5)
+            elif step < 0.7:
+                now += rng.uniform(0, 3 * window)
+            elif step < 0.8:
+                now -= rng.uniform(0, window)  # the clock steps back
+            elif step < 0.85:
+                now = float(round(now))
+            args = (rng.choice("abc"), f"r{rng.randrange(30)}", f"n{rng.randrange(8)}", now)
+            admitted = gate.admit(*args)
+            assert admitted == reference.admit(*args), args
+            if admitted and rng.random() < 0.1:  # its report was not stored after all
+                gate.give_back(*args[:3])
+                reference.give_back(*args[:3])
+
+
+def test_memory_gate_forgets_a_few_entries_per_call_after_a_quiet_spell() -> None:
+    gate = MemoryGate(voices=3, window=100.0, expired_per_call=16)
+    for i in range(10_000):
+        assert gate.admit("chatgpt", f"r{i}", f"n{i}", i / 1000)
+    # All 10,000 are a window old at once: the call forgets 16 of each, not all.
+    assert gate.admit("chatgpt", "r0", "n0", 200.0)
+    assert len(gate._seen_at) == 10_000 - 16 + 1
+    assert len(gate._since_at) == 10_000 - 16 + 1
+    # Those still held are gone all the same: each counts again.
+    assert all(gate.admit("chatgpt", f"r{i}", "n0", 200.0) for i in (5000, 9999))
+    assert not gate.admit("chatgpt", "r9", "n0", 200.0)  # n0's three voices, from 200
+    for i in range(700):
+        gate.admit("gmail", f"r{i}", f"n{i}", 201.0)
+    assert len(gate._seen_at) == 700 + 3  # the outage's entries, all forgotten now

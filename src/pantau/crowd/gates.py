@@ -58,7 +58,9 @@ class MemoryGate:
     call held the event loop for 0.6-0.9 s (bench/crowd_memory.py, "hour roll"). So an
     entry may be held past its time, and is treated as gone when looked up. Time is
     the latest clock seen: an entry is gone once that is a window past it, and a clock
-    that steps back neither revives an entry nor makes one that is born expired.
+    that steps back a little neither revives an entry nor makes one that is born
+    expired. One that steps back further than a window is taken as it is, and
+    everything heard is forgotten.
     """
 
     def __init__(
@@ -115,10 +117,17 @@ class MemoryGate:
         network's voices already spent that this gate has not seen (`LocalCrowd`)."""
         if now > self._latest:
             self._latest = now
+        elif now < self._latest - self._window:
+            # A clock corrected further back than a window: held at the latest time,
+            # every voice would hold for the step's length. Gone by, as Redis does, with
+            # what was heard forgotten: some of it already is, and what is left would be
+            # held or not by how much had been forgotten so far.
+            self._forget_all()
+            self._latest = now
         else:
-            # A clock that stepped back (a report late from another worker, the system
-            # clock corrected): counted as at the latest time, or it would be expired as
-            # it is written and every repeat would count again.
+            # A clock that stepped back a little (a report late from another worker, the
+            # system clock corrected): counted as at the latest time, or it would be
+            # expired as it is written and every repeat would count again.
             now = self._latest
         # Entries from this time or before are gone, whether forgotten yet or not.
         expired = self._latest - self._window
@@ -153,6 +162,13 @@ class MemoryGate:
         if now < self._front:
             self._front = now
         return True
+
+    def _forget_all(self) -> None:
+        self._seen, self._networks = {}, {}
+        for queue in (self._seen_in, self._seen_keys, self._seen_at,
+                      self._since_in, self._since_keys, self._since_at):
+            queue.clear()
+        self._front = math.inf
 
     def give_back(self, service: str, reporter: str, network: str) -> None:
         """Take back the voice `admit` just counted for `reporter`, whose report was then

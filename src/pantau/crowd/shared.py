@@ -16,8 +16,9 @@ Redis server, or a primary with replicas; the script builds its keys, so Redis C
 is not supported.
 
 Two limits of the design. The servers' clocks decide the windows, as one process's
-clock does in memory, so they must agree (NTP); a clock that steps back is given a
-little budget back here, not in memory. And a call that timed out may still have
+clock does in memory, so they must agree (NTP); a clock that steps back a little
+is given a little budget back here, not in memory (which counts it at the latest
+time). And a call that timed out may still have
 run: its reports were refused (503), but their reporters count as heard, and a
 retry within the gate's window adds details without a voice.
 """
