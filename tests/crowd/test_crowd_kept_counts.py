@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,7 +22,6 @@ from pantau.crowd.ingest import Ingest
 from pantau.crowd.limiter import ReportLimiter
 from pantau.crowd.shared import SharedCrowd
 from pantau.crowd.validate import Category, ReportIn
-from pantau.detect import job
 from pantau.detect.job import CrowdScorer, catch_up, count_config
 from pantau.settings import load_settings
 from pantau.store import Store
@@ -192,7 +192,7 @@ async def test_a_report_decided_late_by_redis_lands_in_a_minute_still_open(
 
 
 async def test_a_report_committed_late_is_stored_in_the_minute_it_became_visible(
-    crowd_store: Store, monkeypatch: pytest.MonkeyPatch,
+    crowd_store: Store,
 ) -> None:
     # Decided at 11:00:59.5, while the writer is busy (another process's lock, a surge's
     # queue) until after the job rolled up 11:00: stored at its commit, in 11:01.
@@ -205,9 +205,11 @@ async def test_a_report_committed_late_is_stored_in_the_minute_it_became_visible
     await asyncio.sleep(0.05)
     clock.advance(3)
     scorer = _scorer()
-    # The job's turn for 11:00, its wait for this process's writes cut short: another
-    # process's are not waited for at all.
-    monkeypatch.setattr(job, "SETTLE_SECONDS", 0.05)
+    # The job's turn for 11:00. It does not wait for the report: stored at its commit,
+    # it will be in 11:01 (an hour in the writer's queue would not keep it out).
+    started = time.monotonic()
+    await crowd_store.settle_reports(5.0, before=T0 + timedelta(minutes=1))
+    assert time.monotonic() - started < 1.0
     asyncio.get_running_loop().call_later(0.5, busy.set)  # once 11:00 is rolled up
     assert await _counted_in_scored_minutes(crowd_store, scorer, clock.now()) == 0
     await held

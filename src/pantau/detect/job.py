@@ -42,9 +42,9 @@ COMMIT_GRACE_SECONDS = 2.0
 """A minute is scored this long after it ends, so its last group commits have landed
 (other processes' too); this process's own are waited for (`SETTLE_SECONDS`)."""
 SETTLE_SECONDS = 30.0
-"""How long a minute waits for the reports this process has taken before it is rolled
-up. A report is stored at its commit (`ReportsStoreMixin.stamp_reports`), so one that
-commits later counts in a later minute, not in none; waiting keeps it in its own."""
+"""How long a minute waits, before it is rolled up, for the reports this process is
+writing into it (`ReportsStoreMixin.settle_reports`); one written later is stored, and
+counted, in a later minute."""
 PURGE_EVERY = timedelta(hours=1)
 REPEATS_WITHIN = timedelta(seconds=WINDOW_SECONDS)
 """A repeat adds details unless its reporter gave them this long before (the gate's window)."""
@@ -233,7 +233,7 @@ async def catch_up(
     if first > newest_complete:
         return []
     since = scorer.reads_from(first, services)
-    await store.settle_reports(SETTLE_SECONDS)
+    await store.settle_reports(SETTLE_SECONDS, before=newest_complete + MINUTE)
     # A minute at a time, as the job rolls them up when it keeps up: over a longer span
     # "said before" and "holds a voice" would reach across all of it, not 30 minutes
     # (a catch-up after a stop counted other details than the minutes had live).

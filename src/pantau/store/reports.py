@@ -230,6 +230,8 @@ class ReportsStoreMixin(StoreBase):
         self._reserved_reports = 0
         self._report_futures: list[asyncio.Future[str]] = []
         self._reports_writing: list[asyncio.Future[str]] = []
+        self._writing_stamp: datetime | None = None
+        """The time the batch being written is stored at, once read (`stamp_reports`)."""
         self._report_insert = ReportInsert(self.engine.dialect)
         self._report_flusher: asyncio.Task[None] | None = None
         self._report_commit_at = -math.inf
@@ -298,12 +300,14 @@ class ReportsStoreMixin(StoreBase):
             batch, self._pending_reports = self._pending_reports, []
             futures, self._report_futures = self._report_futures, []
             self._reports_writing = futures
+            self._writing_stamp = None
 
             def write(conn: Connection, batch: list[NewReport] = batch) -> None:
                 clock = self._report_clock
+                stamp = self._writing_stamp = None if clock is None else clock()
                 cursor = conn.connection.cursor()
                 try:
-                    self._report_insert.run(cursor, batch, None if clock is None else clock())
+                    self._report_insert.run(cursor, batch, stamp)
                 finally:
                     cursor.close()
 
@@ -318,11 +322,20 @@ class ReportsStoreMixin(StoreBase):
                     if not future.done():
                         future.set_result(report.id)
 
-    async def settle_reports(self, at_most: float) -> None:
-        """Wait until the reports this process has taken so far are written (or failed),
-        for at most `at_most` seconds: a minute is rolled up only once its reports are
-        in, however far behind the writes run in a surge."""
-        waiting = [*self._reports_writing, *self._report_futures]
+    async def settle_reports(self, at_most: float, before: datetime) -> None:
+        """Wait, for at most `at_most` seconds, until the reports this process stores at a
+        time before `before` are written (or failed): the minutes before it are rolled
+        up only once their reports are in.
+
+        Stored at their commit (`stamp_reports`), those are only the batch being
+        written, if its time was read before `before`; every other is stored later, in
+        a minute still to come, and waiting for them only held the roll-up back, up to
+        `at_most` in a surge. Stored at their own times, every report taken so far."""
+        if self._report_clock is None:
+            waiting = [*self._reports_writing, *self._report_futures]
+        else:
+            stamp = self._writing_stamp
+            waiting = self._reports_writing if stamp is not None and stamp < before else []
         if waiting:
             await asyncio.wait(waiting, timeout=at_most)
 
