@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import math
 import os
@@ -31,6 +32,7 @@ _BAD = {
     "stamp": Text("{stamp!r} is not a time (ISO 8601, such as 2014-04-01 00:00:00)",
                   "{stamp!r} bukan waktu (ISO 8601, misalnya 2014-04-01 00:00:00)"),
     "utf8": Text("not a UTF-8 text file", "bukan berkas teks UTF-8"),
+    "write": Text("cannot write the output ({error})", "tidak dapat menulis keluaran ({error})"),
     "value": Text("{value!r} cannot be scored: a value must be finite and at most 1e100 in size",
                   "{value!r} tidak dapat dinilai: nilai harus terhingga dan paling besar 1e100"),
 }
@@ -39,11 +41,19 @@ MAX_VALUE = 1e100
 left every later score near 0, a surge of 100,000 times included."""
 
 
+def _is_stdin(path: Path) -> bool:
+    return str(path) == "-"
+
+
 @contextlib.contextmanager
 def _opened(path: Path) -> Iterator[io.TextIOBase]:
     # utf-8-sig: a spreadsheet's byte order mark is not part of the header.
-    if str(path) == "-":
-        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    if _is_stdin(path):
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        try:
+            yield stream
+        finally:
+            stream.detach()  # standard input stays open, for the next reading
     else:
         with path.open(newline="", encoding="utf-8-sig") as f:
             yield f
@@ -100,8 +110,9 @@ def register(app: typer.Typer) -> None:
         # A file is read twice, holding no rows: once to check every row and count them
         # (NAB's learning period is a share of the file), once to score them as they
         # come. A pipe can be read once only: its rows are held.
+        twice = file.is_file() and not _is_stdin(file)
         rows: Iterable[tuple[str, float, datetime]] = (
-            _rows(file) if file.is_file() else list(_rows(file)))
+            _rows(file) if twice else list(_rows(file)))
         total, first = 0, list[datetime]()
         for _, _, at in rows:
             total += 1
@@ -111,7 +122,7 @@ def register(app: typer.Typer) -> None:
             learn=learning_rows(total) if learn is None else learn,
             period=rows_per_day(first),
         )
-        _write(detector, _rows(file) if file.is_file() else rows)
+        _write(detector, _rows(file) if twice else rows)
 
 
 def _write(detector: ValueDetector, rows: Iterable[tuple[str, float, datetime]]) -> None:
@@ -131,4 +142,6 @@ def _write(detector: ValueDetector, rows: Iterable[tuple[str, float, datetime]])
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
     except OSError as exc:
-        raise CliError(f"stdout: {exc.strerror}", 1) from None
+        words = _BAD["write"].get(reader_language(""))
+        raise CliError(words.format(error=errno.errorcode.get(exc.errno or 0, exc.errno)), 1) \
+            from None
