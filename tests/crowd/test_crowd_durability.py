@@ -133,3 +133,14 @@ def test_cli_report_says_in_one_line_when_the_server_is_not_pantau(tmp_path: Pat
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("service", ["..", ".", "chatgpt/../healthz", "ChatGPT"])
+def test_cli_report_refuses_a_service_that_cannot_be_a_name(tmp_path: Path, service: str) -> None:
+    # Before anything is sent: "..", once in the URL, posted to /api/v1/reports.
+    env = {**os.environ, "HOME": str(tmp_path), "LANG": "id_ID.UTF-8"}
+    done = subprocess.run([PANTAU, "report", service, "--server", "http://127.0.0.1:9"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {service!r} bukan nama layanan (huruf, angka dan -, seperti chatgpt)"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import typer
@@ -15,9 +15,13 @@ from pantau.cli.server_api import chosen_server, reader_language
 from pantau.crowd.validate import Category
 from pantau.signals import Text
 
+_SLUG = re.compile(r"[a-z0-9-]+")
+"""What a service's name in the catalog is made of, and all a path may hold of it."""
 SENT = Text("Report sent, thank you (id {id}).", "Laporan terkirim, terima kasih (id {id}).")
 REFUSED = Text("The server refused the report: {detail}", "Server menolak laporan: {detail}")
 UNREACHABLE = Text("Cannot reach {url}: {error}", "Tidak dapat menghubungi {url}: {error}")
+NOT_A_SERVICE = Text("{service!r} is not a service name (letters, digits and -, as chatgpt)",
+                     "{service!r} bukan nama layanan (huruf, angka dan -, seperti chatgpt)")
 NOT_PANTAU = Text("{url} answered HTTP {status} but not as a pantau server does",
                   "{url} menjawab HTTP {status}, tetapi tidak seperti server pantau")
 
@@ -52,13 +56,15 @@ def register(app: typer.Typer) -> None:
         from pantau.cli.serve import settings_from_cli
 
         lang = reader_language(lang)
+        if not _SLUG.fullmatch(service):
+            raise CliError(NOT_A_SERVICE.get(lang).format(service=service), 2)
         base = chosen_server(server, settings_from_cli())
         body: dict[str, str] = {"category": category.value}
         if text:
             body["text"] = text
         if region:
             body["region"] = region
-        url = f"{base}/api/v1/services/{quote(service, safe='')}/reports"
+        url = f"{base}/api/v1/services/{service}/reports"
         try:
             # The server words its refusal in the language asked for.
             headers = {"X-Pantau-Client": _client_id(), "Accept-Language": lang}
