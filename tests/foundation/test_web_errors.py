@@ -86,6 +86,10 @@ def test_a_missing_page_is_a_page(client: TestClient) -> None:
 @pytest.mark.parametrize(("query", "en", "id_"), [
     ("limit=abc", "limit: must be a whole number", "limit: harus bilangan bulat"),
     ("limit=0", "limit: must be at least 1", "limit: paling kecil 1"),
+    ("state=bogus", "state: is not one of the values it takes",
+     "state: bukan salah satu nilai yang diterima"),
+    # A reason we have no words of our own for (a number too long to read).
+    ("limit=" + "9" * 5000, "limit: is not valid", "limit: tidak sah"),
 ])
 def test_a_fields_reason_is_in_the_readers_language(
     client: TestClient, query: str, en: str, id_: str
