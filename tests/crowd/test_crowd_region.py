@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pantau.crowd.identity import Origin, origin
 from pantau.crowd.region import Regions, join, open_database
+from pantau.crowd.validate import decode_report
 from pantau.settings import SettingsError, load_settings
 from tests.crowd.geo_fixtures import city_record, write_database
 
@@ -146,6 +147,20 @@ def test_joining_never_raises_and_yields_what_a_report_accepts(
 ) -> None:
     found = join(country, subdivision)
     assert found is None or REGION.fullmatch(found)
+    assert found is None or decode_report(
+        b'{"category": "app", "region": "%b"}' % found.encode()).region == found
+
+
+@pytest.mark.parametrize(("country", "subdivision", "region"), [
+    ("ID", "JK", "ID-JK"), ("id", "ID-JK", "ID-JK"), (b"GB", b"LND", "GB-LND"),
+    # A CDN's own codes and codes of ISO's shape that name no place, as a report typed.
+    ("ID", "ZZ", "ID"), ("ID", "99", "ID"), ("UK", "LND", None), ("EU", None, None),
+    ("AP", None, None), ("XX", None, None),
+])
+def test_a_region_from_a_header_is_one_iso_3166_names(
+    country: object, subdivision: object, region: str | None
+) -> None:
+    assert join(country, subdivision) == region
 
 
 def test_settings_name_the_database_and_headers(

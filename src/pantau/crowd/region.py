@@ -12,7 +12,6 @@ report without a region is worth more than no report.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -22,13 +21,10 @@ from typing import TYPE_CHECKING, Any
 import maxminddb
 
 from pantau.crowd.identity import Network, Origin, Proxies
-from pantau.crowd.validate import COUNTRY
+from pantau.regions import known_regions
 
 if TYPE_CHECKING:
     from pantau.settings import Settings
-
-# The part after the dash in ISO 3166-2: one to three letters or digits.
-_SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
 
 
 # Networks whose answer is remembered; the oldest is forgotten first.
@@ -64,14 +60,17 @@ def join(country: object, subdivision: object) -> str | None:
     if not isinstance(country, str):
         return None
     country = country.strip().upper()
-    if not COUNTRY.fullmatch(country):
+    # Codes as a report typed must be (`validate.ReportIn`): ISO's, not a CDN's own (EU,
+    # AP) nor the shape of one (ID-ZZ).
+    known = known_regions()
+    if country not in known:
         return None
     if isinstance(subdivision, str):
         subdivision = subdivision.strip().upper()
         # Some proxies send the whole ISO 3166-2 code rather than its second part.
         if subdivision.startswith(f"{country}-"):
             subdivision = subdivision[3:]
-        if _SUBDIVISION.fullmatch(subdivision):
+        if f"{country}-{subdivision}" in known:
             return f"{country}-{subdivision}"
     return country
 

@@ -27,9 +27,6 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-COUNTRY = re.compile(r"(?!AA|Q[M-Z]|X[A-Z]|ZZ)[A-Z]{2}")
-"""ISO 3166-1 alpha-2 less the user-assigned codes, which CDNs and databases use for
-"unknown" (XX, ZZ) or private uses: they name no place."""
 # Line breaks and tabs between words are a space: "Error 502\nBad Gateway" is the message
 # typed on one line, not "Error 502Bad Gateway".
 _CONTROLS = re.compile("[\\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
