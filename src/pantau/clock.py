@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -46,17 +47,21 @@ class SystemClock:
     def __init__(self, read: Callable[[], datetime] = partial(datetime.now, UTC)) -> None:
         self._read = read
         self._latest = datetime.min.replace(tzinfo=UTC)
+        # Read from the event loop and from the store's writer thread (the time of a
+        # group commit): one reading at a time, or one could put the latest back.
+        self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        now = self._read()
-        latest = self._latest
-        if now >= latest:
+        with self._lock:
+            now = self._read()
+            latest = self._latest
+            if now >= latest:
+                self._latest = now
+                return now
+            if latest - now <= HOLD_BACK:
+                return latest
             self._latest = now
-            return now
-        if latest - now <= HOLD_BACK:
-            return latest
         log.warning("the system clock stepped back %s; taken as it is", latest - now)
-        self._latest = now
         return now
 
     async def sleep(self, seconds: float) -> None:

@@ -138,3 +138,9 @@ def test_one_spike_does_not_hide_a_later_surge_within_its_range() -> None:
     # Two spikes are no longer a lone one: the range is theirs again.
     values[1200] = 990.0
     assert _run(values)[2500].beyond == 0
+
+
+def test_the_range_rule_starts_from_the_first_values_seen() -> None:
+    # With a history as short as one value, the range is that value's (no spike to tell).
+    det = ValueDetector(ValueConfig(min_history=1, scales=(1,), neighbour_dims=0))
+    assert [det.update(v).beyond for v in (10.0, 10.0, 30.0)] == [0, 0, 1]

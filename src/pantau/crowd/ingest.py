@@ -215,7 +215,8 @@ class Ingest:
         store, hasher = self._store, self._hasher
         try:
             # One reading of the clock for all of them (limits, dedupe windows, the
-            # hashes' day and the stored time): each costs more than a microsecond.
+            # hashes' day; the stored time is their commit's): each costs more than a
+            # microsecond.
             now = self._clock.now()
             seconds = now.timestamp()
             day = hasher.day_of(now, seconds)

@@ -220,6 +220,8 @@ class ValueDetector:
 
     def _range(self) -> tuple[float, float]:
         """The lowest and highest values seen, but a lone spike (`lone_spike`)."""
+        if len(self._highs) < 2:  # too few values yet to tell a spike
+            return -self._lows[-1], self._highs[-1]
         (high_next, high), (low_next, low) = self._highs, (-v for v in self._lows)
         gap = self.config.lone_spike
         if gap is not None:

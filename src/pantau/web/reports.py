@@ -108,7 +108,7 @@ FORM_REASONS_BY_CODE = {
                      f"Pesannya lebih dari {MAX_TEXT} karakter."),
 }
 # The form's field each of those refusals is about.
-_FORM_FIELDS = {"bad_category": "category", "bad_region": "region", "bad_text": "text"}
+_FORM_FIELDS = {"bad_region": "region", "bad_text": "text"}
 _CATEGORIES = ", ".join(c.value for c in Category)
 # The API's refusals: a stable `code` for programs, and a `detail` in the reader's
 # language (Accept-Language, ?lang= or the lang cookie, as the pages choose it).
