@@ -86,6 +86,9 @@ def test_cli_report_reaches_the_server(server: Server, tmp_path: Path) -> None:
     usage = subprocess.run([PANTAU, "report", "chatgpt", "--category", "coffee"],
                            env=env, capture_output=True, text=True, timeout=30)
     assert usage.returncode == 2
+    gone = subprocess.run([PANTAU, "report", "chatgpt", "--server", "http://127.0.0.1:9"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert gone.returncode == 3 and "Cannot reach http://127.0.0.1:9" in gone.stderr
     engine = create_engine(database)
     with engine.connect() as conn:
         rows = conn.execute(select(reports.c.category, reports.c.text)).all()
@@ -126,7 +129,7 @@ def test_cli_report_says_in_one_line_when_the_server_is_not_pantau(tmp_path: Pat
         for service in _NotPantau.answers:
             done = subprocess.run([PANTAU, "report", service, "--server", url], env=env,
                                   capture_output=True, text=True, timeout=30)
-            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+            assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
             assert done.stderr.strip().splitlines() == [
                 f"error: {url} answered HTTP {_NotPantau.answers[service][0]} but not as a "
                 "pantau server does"]

@@ -220,3 +220,14 @@ def test_report_ids_grow_with_time_and_do_not_repeat() -> None:
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert len(set(same_ms)) == 1000
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids + same_ms)
+
+
+def test_a_json_body_may_start_with_a_byte_order_mark() -> None:
+    bom = b"\xef\xbb\xbf"
+    assert decode_report(bom + b'{"category": "app"}').category == "app"
+    # Bytes are still counted from the start of the body.
+    with pytest.raises(Malformed) as bad:
+        decode_report(bom + b"{not json")
+    with pytest.raises(Malformed) as plain:
+        decode_report(b"{not json")
+    assert plain.value.at is not None and bad.value.at == plain.value.at + 3

@@ -15,6 +15,9 @@ from pantau.cli.server_api import chosen_server, reader_language
 from pantau.crowd.validate import Category
 from pantau.signals import Text
 
+NO_SERVER = 3
+"""Exit status when no pantau server answered (none listening, or another program):
+what a script retries, unlike a refusal (1)."""
 _SLUG = re.compile(r"[a-z0-9-]+")
 """What a service's name in the catalog is made of, and all a path may hold of it."""
 SENT = Text("Report sent, thank you (id {id}).", "Laporan terkirim, terima kasih (id {id}).")
@@ -51,7 +54,8 @@ def register(app: typer.Typer) -> None:
         server: str | None = typer.Option(None, help="pantau server URL (env PANTAU_SERVER_URL)."),
         lang: str = typer.Option("", "--lang", help="en or id; default from LANG."),
     ) -> None:
-        """Report a problem with SERVICE to a pantau server."""
+        """Report a problem with SERVICE to a pantau server (exit 0 sent, 1 refused by
+        the server, 2 bad usage, 3 no pantau server answered)."""
         from pantau.cli import CliError
         from pantau.cli.serve import settings_from_cli
 
@@ -70,14 +74,16 @@ def register(app: typer.Typer) -> None:
             headers = {"X-Pantau-Client": _client_id(), "Accept-Language": lang}
             response = httpx.post(url, json=body, headers=headers, timeout=10.0)
         except httpx.HTTPError as exc:
-            raise CliError(UNREACHABLE.get(lang).format(url=base, error=exc)) from None
+            raise CliError(UNREACHABLE.get(lang).format(url=base, error=exc), NO_SERVER) \
+                from None
         answer = _json_object(response)
         if response.status_code == 202 and isinstance(answer.get("id"), str):
             Console().print(SENT.get(lang).format(id=answer["id"]))
             return
         detail = answer.get("detail")
         if response.status_code < 400 or not isinstance(detail, str):
-            raise CliError(NOT_PANTAU.get(lang).format(url=base, status=response.status_code))
+            raise CliError(NOT_PANTAU.get(lang).format(url=base, status=response.status_code),
+                           NO_SERVER)
         raise CliError(REFUSED.get(lang).format(detail=detail))
 
 

@@ -115,16 +115,22 @@ def _invalid(exc: msgspec.ValidationError) -> Invalid:
     return Invalid(field, unknown=message.startswith("Object contains unknown field"))
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def decode_report(raw: bytes) -> ReportIn:
     """A JSON body as a report; `Malformed` or `Invalid` if it is none."""
+    # A byte order mark (some Windows tools write one) is not part of the JSON: RFC 8259
+    # lets a reader ignore it. Bytes are still counted from the start of the body.
+    skipped = 3 if raw.startswith(_BOM) else 0
     try:
-        return _decoder.decode(raw)
+        return _decoder.decode(raw[skipped:] if skipped else raw)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
     except msgspec.DecodeError as exc:
         # A body that ends too early ("truncated") names no byte: it stopped at the end.
         found = _AT_BYTE.search(str(exc))
-        raise Malformed(int(found.group(1)) if found else len(raw)) from None
+        raise Malformed(int(found.group(1)) + skipped if found else len(raw)) from None
     except UnicodeDecodeError:
         # msgspec counts from the start of the string it was reading; say where in the body.
         raise Malformed(_utf8_error(raw), utf8=True) from None
