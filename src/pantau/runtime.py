@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,6 +22,9 @@ class Runtime:
     catalog: Catalog
     clock: Clock = field(default_factory=SystemClock)
     redis: Redis | None = None
+    reports_since: datetime | None = None
+    """When this process's app began to take reports (set as it starts): a minute since
+    then that holds no report was quiet, not unheard, even for a job started later."""
 
 
 Job = Callable[[Runtime], Coroutine[Any, Any, None]]

@@ -89,6 +89,34 @@ async def test_run_replays_history_and_keeps_going(crowd_store: Store) -> None:
     assert any(m.reporters == 4 for m in rows)
 
 
+async def test_a_job_restarted_in_a_running_server_takes_the_gap_for_quiet_minutes(
+    crowd_store: Store,
+) -> None:
+    # Scored up to 11:10, then the job failed; restarted at 11:13:05 in a server that has
+    # taken reports since 10:00, none since. 11:11 and 11:12 were quiet, not unheard:
+    # scored and stored (unheard, they were skipped and every detector resumed afresh).
+    settings = load_settings()
+    scorer = new_scorer(settings)
+    scorer.last_minute = T0 + timedelta(minutes=4)
+    await crowd_store.add_report(_report(1, 5 * 60 + 10))
+    await catch_up(scorer, crowd_store, ["chatgpt"], T0 + timedelta(minutes=11, seconds=5))
+    clock = FrozenClock(T0 + timedelta(minutes=13, seconds=5))
+    runtime = Runtime(settings=settings, store=crowd_store, catalog=Catalog.default(),
+                      clock=clock, reports_since=T0 - timedelta(hours=1))
+    task = asyncio.create_task(run(runtime))
+    minutes: list[datetime] = []
+    for _ in range(2000):
+        await asyncio.sleep(0.01)
+        rows = await crowd_store.crowd_minutes(T0, service="chatgpt")
+        minutes = [m.minute for m in rows]
+        if minutes and minutes[-1] >= T0 + timedelta(minutes=13):  # past the gap
+            break
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert minutes[:8] == [T0 + timedelta(minutes=k) for k in range(5, 13)]
+
+
 def _live_week_and_replay(older: frozenset[str]) -> tuple[CrowdScorer, CrowdScorer]:
     """A scorer that ran for 14 days, with a ×15 outage on day 7 from 10:00 to 11:00, and
     one that replayed its minutes from day 7 on, as `run` does after a restart."""

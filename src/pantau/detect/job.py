@@ -265,7 +265,10 @@ async def run(ctx: Runtime) -> None:
     store = reports_store(ctx.store)
     services = [s.slug for s in ctx.catalog.services]
     scorer = new_scorer(ctx.settings)
-    now = started = ctx.clock.now()
+    now = ctx.clock.now()
+    # Restarted after a failure, or taking over from another process, the job was not
+    # running for a while, but the server was taking reports: those minutes were heard.
+    heard_from = ctx.reports_since or now
     since = minute_of(now) - WARM_UP
     history = await store.crowd_minutes(since)
     older = await store.services_with_minutes_before(since, services)
@@ -276,7 +279,7 @@ async def run(ctx: Runtime) -> None:
     last_purge: datetime | None = None
     while True:
         now = ctx.clock.now()
-        await catch_up(scorer, store, services, now, heard_from=started)
+        await catch_up(scorer, store, services, now, heard_from=heard_from)
         if last_purge is None or now - last_purge >= PURGE_EVERY:
             await store.purge_reports(now - timedelta(days=ctx.settings.retention_days))
             last_purge = now

@@ -61,6 +61,7 @@ def create_app(runtime: Runtime, jobs: Sequence[Job] = ()) -> FastAPI:
         await runtime.store.start()
         await runtime.store.sync_catalog(runtime.catalog, runtime.clock.now())
         await reports.open_endpoint(app.state)
+        runtime.reports_since = runtime.clock.now()
         tasks = [asyncio.create_task(_run_job(job, runtime)) for job in jobs]
         try:
             yield
