@@ -55,13 +55,8 @@ class ReportInsert:
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self._convert.append((i, process))
+        self._convert_at = dict(self._convert).get(_AT)
         self._sql: dict[int, str] = {}
-
-    def _at_converted(self, at: datetime) -> Any:
-        for i, process in self._convert:
-            if i == _AT:
-                return process(at)
-        return at
 
     def _statement(self, rows: int) -> str:
         sql = self._sql.get(rows)
@@ -75,13 +70,15 @@ class ReportInsert:
 
     def run(self, cursor: Any, batch: Sequence[NewReport], at: datetime | None = None) -> None:
         """Insert `batch`, every row stored at `at` if given (else at its own time)."""
-        stored_at = self._at_converted(at) if at is not None else None
+        stored_at: Any = at
+        if at is not None and self._convert_at is not None:
+            stored_at = self._convert_at(at)  # one conversion for them all
         for start in range(0, len(batch), self.ROWS):
             rows = batch[start : start + self.ROWS]
             columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
             for i, process in self._convert:
                 columns[i] = map(process, columns[i])
-            if stored_at is not None:  # one conversion for them all
+            if at is not None:
                 columns[_AT] = repeat(stored_at, len(rows))
             flat = list(chain.from_iterable(zip(*columns, strict=True)))
             cursor.execute(self._statement(len(rows)), flat)
